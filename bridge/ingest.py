@@ -1,0 +1,78 @@
+"""The data path after decoding: map → price → write, and the answer to give the sender."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from dataclasses import dataclass
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bridge.mapping import MappingResult, map_logs, map_traces
+from bridge.metrics import Metrics
+from bridge.pricing import Pricer
+from bridge.rows import to_row
+from bridge.writer import BatchWriter, Overloaded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestOutcome:
+    records: int
+    calls: int
+    written: int
+    duplicates: int
+    rejected: int
+    message: str
+
+
+class Ingestor:
+    def __init__(self, writer: BatchWriter, pricer: Pricer, metrics: Metrics, *, write_timeout: float = 30.0):
+        self.writer = writer
+        self.pricer = pricer
+        self.metrics = metrics
+        self.write_timeout = write_timeout
+
+    def traces(self, request: ExportTraceServiceRequest) -> IngestOutcome:
+        return self._ingest("trace", map_traces(request))
+
+    def logs(self, request: ExportLogsServiceRequest) -> IngestOutcome:
+        return self._ingest("log", map_logs(request))
+
+    def _ingest(self, signal: str, mapped: MappingResult) -> IngestOutcome:
+        self.metrics.records_received.labels(signal).inc(mapped.records)
+        rows = []
+        for call in mapped.calls:
+            costs = self.pricer.price(call)
+            if costs.source == "none" and costs.estimation != "subscription":
+                self.metrics.unpriced.labels(call.model).inc()
+            rows.append(to_row(call, costs))
+            self.metrics.model_calls.labels(signal, call.source).inc()
+        rejections = [(r.reason, r.example) for r in mapped.rejections]
+        written = duplicates = 0
+        if rows:
+            future = self.writer.submit(signal, rows, rejections)
+            try:
+                result = future.result(timeout=self.write_timeout)
+            except concurrent.futures.TimeoutError:
+                raise Overloaded(f"rows not committed within {self.write_timeout:.0f}s; retry") from None
+            written, duplicates = result.written, result.duplicates
+        elif rejections:
+            try:  # nothing to store: record the refusal if we can, but don't fail the request
+                self.writer.submit(signal, [], rejections)
+            except Overloaded:
+                log.warning("could not record %d rejections", len(rejections))
+        self.metrics.rejected.labels(signal).inc(len(rejections))
+        message = ""
+        if rejections:
+            message = f"rejected {len(rejections)} of {mapped.records} records; first: {rejections[0][0]}"
+        return IngestOutcome(
+            records=mapped.records,
+            calls=len(rows),
+            written=written,
+            duplicates=duplicates,
+            rejected=len(rejections),
+            message=message,
+        )

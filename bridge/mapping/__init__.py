@@ -1,0 +1,85 @@
+"""Map decoded OTLP requests to model calls: one adapter per source family.
+
+Each adapter module exposes `claims(record) -> bool` and `map_span(record)` or
+`map_log(record)` returning a `ModelCall`, or None for "not a model call" (ignored, not
+rejected), or raising `Rejected`. The first adapter that claims a record decides it, so
+specific harness adapters come before the generic GenAI conventions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bridge.mapping import semconv, semconv_events
+from bridge.mapping.call import ModelCall, Rejected
+from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
+
+R = TypeVar("R", SpanRecord, LogRecord)
+
+
+@dataclass(slots=True)
+class Rejection:
+    reason: str
+    example: dict[str, Any]
+
+
+@dataclass(slots=True)
+class MappingResult:
+    calls: list[ModelCall] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    ignored: int = 0
+    records: int = 0
+
+
+SpanMapper = tuple[Callable[[SpanRecord], bool], Callable[[SpanRecord], ModelCall | None]]
+LogMapper = tuple[Callable[[LogRecord], bool], Callable[[LogRecord], ModelCall | None]]
+
+SPAN_ADAPTERS: list[SpanMapper] = [(semconv.claims, semconv.map_span)]
+LOG_ADAPTERS: list[LogMapper] = [(semconv_events.claims, semconv_events.map_log)]
+
+
+def _map_all(
+    records: Iterable[R],
+    adapters: list[tuple[Callable[[R], bool], Callable[[R], ModelCall | None]]],
+    describe: Callable[[R], dict[str, Any]],
+) -> MappingResult:
+    result = MappingResult()
+    for record in records:
+        result.records += 1
+        for claims, map_one in adapters:
+            if not claims(record):
+                continue
+            try:
+                call = map_one(record)
+            except Rejected as exc:
+                result.rejections.append(Rejection(str(exc), describe(record)))
+                break
+            if call is None:
+                result.ignored += 1
+            else:
+                result.calls.append(call)
+            break
+        else:
+            result.ignored += 1
+    return result
+
+
+def _describe_span(span: SpanRecord) -> dict[str, Any]:
+    return {"name": span.name, "trace_id": span.trace_id, "span_id": span.span_id}
+
+
+def _describe_log(log: LogRecord) -> dict[str, Any]:
+    return {"event_name": log.event_name, "time_unix_nano": str(log.time_ns)}
+
+
+def map_traces(request: ExportTraceServiceRequest) -> MappingResult:
+    return _map_all(iter_spans(request), SPAN_ADAPTERS, _describe_span)
+
+
+def map_logs(request: ExportLogsServiceRequest) -> MappingResult:
+    return _map_all(iter_logs(request), LOG_ADAPTERS, _describe_log)

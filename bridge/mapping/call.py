@@ -1,0 +1,135 @@
+"""The normalised model call every source adapter produces, and the token arithmetic.
+
+Sources disagree about what "input" and "output" mean; this module is the one place that
+turns their numbers into disjoint buckets, so pricing and SQL never have to know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+Signal = Literal["trace", "log"]
+CostEstimation = Literal["metered", "subscription", "unreported"]
+
+
+class Rejected(ValueError):
+    """A record that claims to be a model call but cannot be stored as one.
+
+    Counted and reported in `partial_success`; never takes the rest of the request down.
+    """
+
+
+@dataclass(slots=True)
+class Tokens:
+    """Disjoint buckets: input is uncached input, output includes reasoning."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    # Informational sub-counts, already included in the buckets above.
+    reasoning: int = 0
+    cache_write_1h: int = 0
+
+    @property
+    def prompt_total(self) -> int:
+        """Everything the model read: what long-context price tiers are decided on."""
+        return self.input + self.cache_read + self.cache_write
+
+    @property
+    def total(self) -> int:
+        return self.prompt_total + self.output
+
+
+def normalise_tokens(
+    *,
+    input_reported: int | None,
+    output_reported: int | None,
+    cache_read: int | None = None,
+    cache_write: int | None = None,
+    reasoning: int | None = None,
+    input_includes_cache: bool,
+    output_includes_reasoning: bool = True,
+    cache_write_1h: int | None = None,
+) -> Tokens:
+    """Convert one source's token semantics into disjoint buckets.
+
+    A source that says its input includes cached tokens but reports an input smaller than
+    its cache counts is evidently exclusive: treat it so rather than produce a negative.
+    """
+    cache_read = cache_read or 0
+    cache_write = cache_write or 0
+    reasoning = reasoning or 0
+    raw_input = input_reported or 0
+    raw_output = output_reported or 0
+    uncached = raw_input
+    if input_includes_cache and raw_input >= cache_read + cache_write:
+        uncached = raw_input - cache_read - cache_write
+    output = raw_output if output_includes_reasoning else raw_output + reasoning
+    if reasoning > output:
+        # Reasoning is part of output; a larger reasoning count means output excluded it.
+        output += reasoning
+    return Tokens(
+        input=uncached,
+        output=output,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=reasoning,
+        cache_write_1h=min(cache_write_1h or 0, cache_write),
+    )
+
+
+@dataclass(slots=True)
+class ReportedCost:
+    """What the emitter itself said the call cost, if anything (USD)."""
+
+    input: Decimal | None = None
+    output: Decimal | None = None
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    total: Decimal | None = None
+    estimation: CostEstimation | None = None
+
+
+@dataclass(slots=True)
+class Identity:
+    user_id: str | None = None
+    team: str | None = None
+    machine_id: str | None = None
+    session_id: str | None = None
+    environment: str | None = None
+    workspace_cwd: str | None = None
+    workspace_repo: str | None = None
+    workspace_branch: str | None = None
+    workspace_is_ci: bool = False
+    harness_name: str | None = None
+    harness_version: str | None = None
+
+
+@dataclass(slots=True)
+class ModelCall:
+    dedup_key: str
+    ts: datetime
+    source: str
+    signal: Signal
+    model: str
+    tokens: Tokens
+    identity: Identity
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    api_dialect: str | None = None
+    operation: str | None = None
+    reported: ReportedCost = field(default_factory=ReportedCost)
+    duration_ms: float | None = None
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    stop_reason: str | None = None
+    finish_reasons: list[str] | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    event_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,94 @@
+"""Who made a call and where: the identity fields every source shares.
+
+One precedence list per field, so a user who mixes harnesses lands on one row key.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from bridge.attributes import Attributes, InvalidNumber, boolean, number, text
+from bridge.mapping.call import Identity, Rejected, ReportedCost
+
+USER_KEYS = ("agent.user.id", "user.email", "user.id", "enduser.id", "user.account_uuid", "user.account_id")
+SESSION_KEYS = ("agent.session.id", "session.id", "conversation.id", "gen_ai.conversation.id")
+ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
+
+# service.name values of known harnesses → the harness name we report.
+HARNESS_BY_SERVICE = {
+    "claude-code": "claude-code",
+    "claude_code": "claude-code",
+    "codex": "codex",
+    "codex_cli_rs": "codex",
+    "codex-cli": "codex",
+    "codex_exec": "codex",
+    "gemini-cli": "gemini-cli",
+    "gemini_cli": "gemini-cli",
+    "github-copilot": "copilot",
+    "copilot": "copilot",
+    "copilot-chat": "copilot",
+    "pi": "pi",
+    "pi-coding-agent": "pi",
+}
+
+
+def harness_from_service(service_name: str | None) -> str | None:
+    if not service_name:
+        return None
+    key = service_name.strip().lower()
+    if key in HARNESS_BY_SERVICE:
+        return HARNESS_BY_SERVICE[key]
+    for prefix, harness in HARNESS_BY_SERVICE.items():
+        if key.startswith(prefix):
+            return harness
+    return key
+
+
+def identity(attrs: Attributes, *, default_harness: str | None = None) -> Identity:
+    return Identity(
+        user_id=text(attrs, *USER_KEYS),
+        team=text(attrs, "agent.user.team"),
+        machine_id=text(attrs, "agent.machine.id", "host.id", "host.name"),
+        session_id=text(attrs, *SESSION_KEYS),
+        environment=text(attrs, *ENVIRONMENT_KEYS),
+        workspace_cwd=text(attrs, "agent.workspace.cwd"),
+        workspace_repo=text(attrs, "agent.workspace.repo", "vcs.repository.url.full", "vcs.repository.name"),
+        workspace_branch=text(attrs, "agent.workspace.branch", "vcs.ref.head.name"),
+        workspace_is_ci=bool(boolean(attrs, "agent.workspace.is_ci", "cicd.pipeline.run.id")),
+        harness_name=text(attrs, "agent.harness.name")
+        or harness_from_service(text(attrs, "service.name"))
+        or default_harness,
+        harness_version=text(attrs, "agent.harness.version", "service.version"),
+    )
+
+
+def usd(attrs: Attributes, *keys: str) -> Decimal | None:
+    """A reported dollar amount, exact: the string form of the double, never its binary value."""
+    try:
+        value = number(attrs, *keys)
+    except InvalidNumber as exc:
+        raise Rejected(str(exc)) from None
+    if value is None:
+        return None
+    if value < 0:
+        raise Rejected(f"attribute {next(k for k in keys if k in attrs)!r}: cost cannot be negative")
+    try:
+        return Decimal(repr(value))
+    except InvalidOperation:  # pragma: no cover - number() already checked finiteness
+        raise Rejected(f"attribute {keys[0]!r}: not a dollar amount") from None
+
+
+def reported_cost(attrs: Attributes) -> ReportedCost:
+    estimation = text(attrs, "agent.cost.estimation")
+    if estimation is not None and estimation not in ("metered", "subscription", "unreported"):
+        raise Rejected(
+            f"attribute 'agent.cost.estimation'={estimation!r}: expected metered, subscription or unreported"
+        )
+    return ReportedCost(
+        input=usd(attrs, "agent.cost.input.usd"),
+        output=usd(attrs, "agent.cost.output.usd"),
+        cache_read=usd(attrs, "agent.cost.cache_read.usd"),
+        cache_write=usd(attrs, "agent.cost.cache_write.usd"),
+        total=usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost"),
+        estimation=estimation,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,94 @@
+"""OTLP/gRPC receiver: TraceService, LogsService and (accepted, ignored) MetricsService."""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
+
+from bridge.ingest import Ingestor
+from bridge.metrics import Metrics
+from bridge.writer import Overloaded
+
+log = logging.getLogger(__name__)
+
+
+def _unavailable(context: grpc.ServicerContext, exc: Exception) -> None:
+    # UNAVAILABLE is retryable for every OTLP exporter; the exporter backs off and resends.
+    context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+
+
+class TraceService(trace_grpc.TraceServiceServicer):
+    def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
+        self.ingestor, self.metrics = ingestor, metrics
+
+    def Export(self, request: trace_pb.ExportTraceServiceRequest, context: grpc.ServicerContext) -> Any:
+        try:
+            outcome = self.ingestor.traces(request)
+        except Overloaded as exc:
+            self.metrics.requests.labels("grpc", "traces", "unavailable").inc()
+            _unavailable(context, exc)
+            raise  # unreachable: abort raises
+        self.metrics.requests.labels("grpc", "traces", "ok").inc()
+        response = trace_pb.ExportTraceServiceResponse()
+        if outcome.rejected:
+            response.partial_success.rejected_spans = outcome.rejected
+            response.partial_success.error_message = outcome.message
+        return response
+
+
+class LogsService(logs_grpc.LogsServiceServicer):
+    def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
+        self.ingestor, self.metrics = ingestor, metrics
+
+    def Export(self, request: logs_pb.ExportLogsServiceRequest, context: grpc.ServicerContext) -> Any:
+        try:
+            outcome = self.ingestor.logs(request)
+        except Overloaded as exc:
+            self.metrics.requests.labels("grpc", "logs", "unavailable").inc()
+            _unavailable(context, exc)
+            raise
+        self.metrics.requests.labels("grpc", "logs", "ok").inc()
+        response = logs_pb.ExportLogsServiceResponse()
+        if outcome.rejected:
+            response.partial_success.rejected_log_records = outcome.rejected
+            response.partial_success.error_message = outcome.message
+        return response
+
+
+class MetricsService(metrics_grpc.MetricsServiceServicer):
+    """Accepts metrics so exporters configured for all signals don't log errors; stores nothing."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def Export(self, request: metrics_pb.ExportMetricsServiceRequest, context: grpc.ServicerContext) -> Any:
+        self.metrics.requests.labels("grpc", "metrics", "ignored").inc()
+        return metrics_pb.ExportMetricsServiceResponse()
+
+
+def build_grpc_server(
+    ingestor: Ingestor, metrics: Metrics, host: str, port: int, *, max_message_bytes: int, workers: int = 16
+) -> tuple[grpc.Server, int]:
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ],
+    )
+    trace_grpc.add_TraceServiceServicer_to_server(TraceService(ingestor, metrics), server)
+    logs_grpc.add_LogsServiceServicer_to_server(LogsService(ingestor, metrics), server)
+    metrics_grpc.add_MetricsServiceServicer_to_server(MetricsService(metrics), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind gRPC on {host}:{port}")
+    return server, bound

@@ -1,0 +1,112 @@
+"""A priced model call → one row of `agent_spend_logs`, in COPY column order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bridge.mapping.call import ModelCall
+from bridge.pricing import Costs
+
+# Columns the bridge writes; the rest (id, ingest_ts) are defaulted by the database.
+COLUMNS: tuple[str, ...] = (
+    "dedup_key",
+    "ts",
+    "trace_id",
+    "span_id",
+    "event_id",
+    "source",
+    "signal",
+    "user_id",
+    "team",
+    "machine_id",
+    "session_id",
+    "workspace_cwd",
+    "workspace_repo",
+    "workspace_branch",
+    "workspace_is_ci",
+    "environment",
+    "provider",
+    "request_model",
+    "response_model",
+    "model",
+    "harness_name",
+    "harness_version",
+    "api_dialect",
+    "operation",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "input_cost_usd",
+    "output_cost_usd",
+    "cache_read_cost_usd",
+    "cache_write_cost_usd",
+    "total_cost_usd",
+    "cost_estimation",
+    "reported_cost_usd",
+    "list_cost_usd",
+    "cost_source",
+    "price_version",
+    "duration_ms",
+    "status",
+    "error",
+    "stop_reason",
+    "finish_reasons",
+    "attributes",
+)
+
+UNKNOWN = "unknown"
+
+
+def to_row(call: ModelCall, costs: Costs) -> tuple[Any, ...]:
+    ident = call.identity
+    tokens = call.tokens
+    return (
+        call.dedup_key,
+        call.ts,
+        call.trace_id,
+        call.span_id,
+        call.event_id,
+        call.source,
+        call.signal,
+        ident.user_id or UNKNOWN,
+        ident.team,  # None: resolved from `users` at insert time
+        ident.machine_id,
+        ident.session_id,
+        ident.workspace_cwd,
+        ident.workspace_repo,
+        ident.workspace_branch,
+        ident.workspace_is_ci,
+        ident.environment or UNKNOWN,
+        call.provider or UNKNOWN,
+        call.request_model,
+        call.response_model,
+        call.model,
+        ident.harness_name or UNKNOWN,
+        ident.harness_version,
+        call.api_dialect,
+        call.operation,
+        tokens.input,
+        tokens.output,
+        tokens.cache_read,
+        tokens.cache_write,
+        tokens.reasoning,
+        costs.input,
+        costs.output,
+        costs.cache_read,
+        costs.cache_write,
+        costs.total,
+        costs.estimation,
+        costs.reported_total,
+        costs.list_total,
+        costs.source,
+        costs.price_version,
+        call.duration_ms,
+        call.status,
+        call.error,
+        call.stop_reason,
+        call.finish_reasons,
+        json.dumps(call.attributes, default=str, ensure_ascii=False),
+    )

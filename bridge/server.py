@@ -1,0 +1,89 @@
+"""Wire the bridge together, run it until SIGTERM/SIGINT, then drain and exit cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TextIO
+
+import psycopg
+
+from bridge.ingest import Ingestor
+from bridge.metrics import Metrics
+from bridge.migrate import pending
+from bridge.pricing import Pricer
+from bridge.receive.grpc_server import build_grpc_server
+from bridge.receive.http_server import build_http_server
+from bridge.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServeOptions:
+    database_url: str
+    host: str = "127.0.0.1"
+    grpc_port: int = 4317
+    http_port: int = 4318
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_queue_rows: int = 200_000
+    max_batch_rows: int = 10_000
+    write_timeout: float = 30.0
+
+
+def readiness_check(database_url: str) -> tuple[bool, str]:
+    try:
+        with psycopg.connect(database_url, connect_timeout=3) as conn:
+            missing = pending(conn)
+    except psycopg.Error as exc:
+        return False, f"database unreachable: {exc}".strip()
+    if missing:
+        return False, "migrations pending: " + ", ".join(m.version for m in missing)
+    return True, "ready"
+
+
+def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading.Event | None = None) -> int:
+    metrics = Metrics()
+    writer = BatchWriter(
+        options.database_url,
+        metrics,
+        max_queue_rows=options.max_queue_rows,
+        max_batch_rows=options.max_batch_rows,
+    )
+    ingestor = Ingestor(writer, Pricer(), metrics, write_timeout=options.write_timeout)
+    writer.start()
+    grpc_server, grpc_port = build_grpc_server(
+        ingestor, metrics, options.host, options.grpc_port, max_message_bytes=options.max_body_bytes
+    )
+    http_server = build_http_server(
+        ingestor,
+        metrics,
+        options.host,
+        options.http_port,
+        readiness=lambda: readiness_check(options.database_url),
+        max_body_bytes=options.max_body_bytes,
+    )
+    grpc_server.start()
+    http_thread = threading.Thread(target=http_server.serve_forever, name="otlp-http", daemon=True)
+    http_thread.start()
+
+    stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    print(f"grpc={options.host}:{grpc_port}", file=out)
+    print(f"http={options.host}:{http_server.server_address[1]}", file=out, flush=True)
+    if not writer.database_up:
+        log.warning("database not reachable yet; answering 503 until it is")
+    stop.wait()
+
+    log.info("shutting down: finishing in-flight requests")
+    http_server.shutdown()  # stop accepting; in-flight handlers still hold their futures
+    grpc_server.stop(grace=options.write_timeout).wait()
+    http_server.wait_idle(options.write_timeout)
+    http_server.server_close()
+    writer.stop(timeout=options.write_timeout)
+    return 0
