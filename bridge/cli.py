@@ -73,8 +73,20 @@ def migrate(database_url: str) -> None:
     type=click.IntRange(1),
     help="Rows waiting to be written before new requests get 503 / UNAVAILABLE.",
 )
+@click.option(
+    "--price-overrides",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="AGENT_SPEND_PRICE_OVERRIDES",
+    help="YAML file of operator price overrides.",
+)
 def serve(
-    database_url: str, host: str, grpc_port: int, http_port: int, max_body_mib: int, max_queue_rows: int
+    database_url: str,
+    host: str,
+    grpc_port: int,
+    http_port: int,
+    max_body_mib: int,
+    max_queue_rows: int,
+    price_overrides: Path | None,
 ) -> None:
     """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
     from bridge.server import ServeOptions
@@ -87,6 +99,7 @@ def serve(
         http_port=http_port,
         max_body_bytes=max_body_mib * 1024 * 1024,
         max_queue_rows=max_queue_rows,
+        price_overrides=price_overrides,
     )
     sys.exit(run(options))
 
@@ -155,3 +168,6 @@ def embedded_stop(data_dir: Path) -> None:
     """Stop the server, keeping its data."""
     _embedded(data_dir).stop()
     click.echo("stopped")
+
+
+# Subcommands that live with their own modules register themselves here.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from bridge.mapping.call import CostEstimation, ModelCall
@@ -43,6 +44,9 @@ def estimation_of(call: ModelCall) -> CostEstimation:
 
 
 class Pricer:
+    def __init__(self, overrides_path: Path | None = None) -> None:
+        self.overrides_path = overrides_path
+
     def price(self, call: ModelCall) -> Costs:
         reported = call.reported
         estimation = estimation_of(call)

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import psycopg
@@ -32,6 +33,7 @@ class ServeOptions:
     max_queue_rows: int = 200_000
     max_batch_rows: int = 10_000
     write_timeout: float = 30.0
+    price_overrides: Path | None = None
 
 
 def readiness_check(database_url: str) -> tuple[bool, str]:
@@ -53,7 +55,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         max_queue_rows=options.max_queue_rows,
         max_batch_rows=options.max_batch_rows,
     )
-    ingestor = Ingestor(writer, Pricer(), metrics, write_timeout=options.write_timeout)
+    ingestor = Ingestor(writer, Pricer(options.price_overrides), metrics, write_timeout=options.write_timeout)
     writer.start()
     grpc_server, grpc_port = build_grpc_server(
         ingestor, metrics, options.host, options.grpc_port, max_message_bytes=options.max_body_bytes
