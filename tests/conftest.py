@@ -92,7 +92,9 @@ def database_url(server_url: str, template_db: str) -> Iterator[str]:
     name = f"t_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
         )
     try:
         yield _with_database(server_url, name)
@@ -137,9 +139,23 @@ class BridgeProcess:
 
 def start_bridge(database_url: str, *extra: str) -> BridgeProcess:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "serve", "--database-url", database_url,
-         "--grpc-port", "0", "--http-port", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "serve",
+            "--database-url",
+            database_url,
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     stderr_lines: list[str] = []
     threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]

@@ -30,12 +30,20 @@ def sdk_tracer(exporter: SpanExporter, resource: dict[str, Any]) -> Iterator[Tra
         provider.shutdown()
 
 
-def chat_span(tracer: Tracer, name: str, attributes: dict[str, Any], start_ns: int = NOW_NS,
-              duration_ms: int = 1500, parent: Any = None) -> Any:
+def chat_span(
+    tracer: Tracer,
+    name: str,
+    attributes: dict[str, Any],
+    start_ns: int = NOW_NS,
+    duration_ms: int = 1500,
+    parent: Any = None,
+) -> Any:
     from opentelemetry import trace
 
     ctx = trace.set_span_in_context(parent) if parent is not None else None
-    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_ns, context=ctx)
+    span = tracer.start_span(
+        name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_ns, context=ctx
+    )
     span.end(end_time=start_ns + duration_ms * 1_000_000)
     return span
 
@@ -52,8 +60,16 @@ def kv(key: str, value: Any) -> dict[str, Any]:
     return {"key": key, "value": {"stringValue": str(value)}}
 
 
-def json_span(trace_id: str, span_id: str, name: str, attributes: dict[str, Any], start_ns: int = NOW_NS,
-              duration_ms: int = 1000, parent_span_id: str = "", status_code: int = 0) -> dict[str, Any]:
+def json_span(
+    trace_id: str,
+    span_id: str,
+    name: str,
+    attributes: dict[str, Any],
+    start_ns: int = NOW_NS,
+    duration_ms: int = 1000,
+    parent_span_id: str = "",
+    status_code: int = 0,
+) -> dict[str, Any]:
     return {
         "traceId": trace_id,
         "spanId": span_id,
@@ -90,8 +106,9 @@ def json_logs(resource: dict[str, Any], records: list[dict[str, Any]]) -> dict[s
     }
 
 
-def json_log(attributes: dict[str, Any], time_ns: int = NOW_NS, body: Any = None,
-             event_name: str = "") -> dict[str, Any]:
+def json_log(
+    attributes: dict[str, Any], time_ns: int = NOW_NS, body: Any = None, event_name: str = ""
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "timeUnixNano": str(time_ns),
         "observedTimeUnixNano": str(time_ns),
@@ -104,8 +121,13 @@ def json_log(attributes: dict[str, Any], time_ns: int = NOW_NS, body: Any = None
     return record
 
 
-def post(url: str, body: bytes | dict[str, Any], content_type: str = "application/json",
-         headers: dict[str, str] | None = None, gzip_body: bool = False) -> tuple[int, dict[str, str], bytes]:
+def post(
+    url: str,
+    body: bytes | dict[str, Any],
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    gzip_body: bool = False,
+) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     all_headers = {"Content-Type": content_type, **(headers or {})}
     if gzip_body:

@@ -36,14 +36,38 @@ SEMCONV_ATTRS = {
 
 
 def test_grpc_sdk_exporter_stores_one_normalised_row(bridge: BridgeProcess, database_url: str) -> None:
-    resource = {"service.name": "my-agent", "deployment.environment.name": "prod", "user.email": "ana@example.com"}
+    resource = {
+        "service.name": "my-agent",
+        "deployment.environment.name": "prod",
+        "user.email": "ana@example.com",
+    }
     with sdk_tracer(GrpcSpanExporter(endpoint=bridge.grpc_url, insecure=True), resource) as tracer:
         chat_span(tracer, "chat claude-sonnet-4-5", SEMCONV_ATTRS)
 
     assert rows(database_url, ROW_QUERY) == [
-        ("ana@example.com", "unknown", "conv-1", "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929",
-         "claude-sonnet-4-5-20250929", "my-agent", None, "prod", 100, 300, 1000, 100, 50, None, "unreported",
-         "ok", "trace", None, False)
+        (
+            "ana@example.com",
+            "unknown",
+            "conv-1",
+            "anthropic",
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-5-20250929",
+            "claude-sonnet-4-5-20250929",
+            "my-agent",
+            None,
+            "prod",
+            100,
+            300,
+            1000,
+            100,
+            50,
+            None,
+            "unreported",
+            "ok",
+            "trace",
+            None,
+            False,
+        )
     ]
     (attrs,) = rows(database_url, "SELECT attributes FROM agent_spend_logs")[0]
     assert "gen_ai.input.messages" not in attrs, "prompt content must never be stored"
@@ -80,17 +104,49 @@ def test_http_protobuf_sdk_exporter_with_agent_extension(bridge: BridgeProcess, 
         chat_span(tracer, "chat gpt-5", attrs)
 
     assert rows(database_url, ROW_QUERY) == [
-        ("bo@example.com", "payments", "s-9", "openai", "gpt-5", None, "gpt-5", "pi", "0.9.1", "staging",
-         40, 120, 2000, 0, 0, Decimal("0.00135"), "metered", "ok", "trace", "github.com/acme/api", True)
+        (
+            "bo@example.com",
+            "payments",
+            "s-9",
+            "openai",
+            "gpt-5",
+            None,
+            "gpt-5",
+            "pi",
+            "0.9.1",
+            "staging",
+            40,
+            120,
+            2000,
+            0,
+            0,
+            Decimal("0.00135"),
+            "metered",
+            "ok",
+            "trace",
+            "github.com/acme/api",
+            True,
+        )
     ]
 
 
-def test_raw_json_and_gzip_json_and_replay_store_one_row_each(bridge: BridgeProcess, database_url: str) -> None:
+def test_raw_json_and_gzip_json_and_replay_store_one_row_each(
+    bridge: BridgeProcess, database_url: str
+) -> None:
     body = json_traces(
         {"service.name": "codex", "agent.user.id": "cy@example.com", "agent.user.team": "infra"},
-        [json_span("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "chat gpt-4.1",
-                   {"gen_ai.request.model": "gpt-4.1", "gen_ai.usage.input_tokens": "500",
-                    "gen_ai.usage.output_tokens": 20.0})],
+        [
+            json_span(
+                "5b8efff798038103d269b633813fc60c",
+                "eee19b7ec3c1b174",
+                "chat gpt-4.1",
+                {
+                    "gen_ai.request.model": "gpt-4.1",
+                    "gen_ai.usage.input_tokens": "500",
+                    "gen_ai.usage.output_tokens": 20.0,
+                },
+            )
+        ],
     )
     status, headers, payload = post(f"{bridge.http_url}/v1/traces", body)
     assert status == 200 and headers["Content-Type"] == "application/json"
@@ -98,17 +154,30 @@ def test_raw_json_and_gzip_json_and_replay_store_one_row_each(bridge: BridgeProc
     # The exporter retries (e.g. after a lost response): same span, same row.
     status, _, _ = post(f"{bridge.http_url}/v1/traces", body, gzip_body=True)
     assert status == 200
-    assert rows(database_url, "SELECT trace_id, span_id, user_id, team, input_tokens, output_tokens "
-                              "FROM agent_spend_logs") == [
-        ("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "cy@example.com", "infra", 500, 20)
-    ]
-    second = json_traces({"service.name": "codex"}, [
-        json_span("5b8efff798038103d269b633813fc60c", "aaaaaaaaaaaaaaaa", "chat gpt-4.1",
-                  {"gen_ai.request.model": "gpt-4.1", "gen_ai.usage.input_tokens": 1,
-                   "gen_ai.usage.output_tokens": 1})])
+    assert rows(
+        database_url,
+        "SELECT trace_id, span_id, user_id, team, input_tokens, output_tokens FROM agent_spend_logs",
+    ) == [("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "cy@example.com", "infra", 500, 20)]
+    second = json_traces(
+        {"service.name": "codex"},
+        [
+            json_span(
+                "5b8efff798038103d269b633813fc60c",
+                "aaaaaaaaaaaaaaaa",
+                "chat gpt-4.1",
+                {
+                    "gen_ai.request.model": "gpt-4.1",
+                    "gen_ai.usage.input_tokens": 1,
+                    "gen_ai.usage.output_tokens": 1,
+                },
+            )
+        ],
+    )
     assert post(f"{bridge.http_url}/v1/traces", second, gzip_body=True)[0] == 200
     assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(2,)]
-    assert rows(database_url, "SELECT sum(rows_written), sum(duplicates_skipped) FROM ingest_stats") == [(2, 1)]
+    assert rows(database_url, "SELECT sum(rows_written), sum(duplicates_skipped) FROM ingest_stats") == [
+        (2, 1)
+    ]
 
 
 def test_grpc_replay_of_same_spans_is_not_double_counted(bridge: BridgeProcess, database_url: str) -> None:
@@ -136,18 +205,32 @@ def test_grpc_replay_of_same_spans_is_not_double_counted(bridge: BridgeProcess, 
     assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(1,)]
 
 
-def test_invoke_agent_parent_and_tool_spans_do_not_double_count(bridge: BridgeProcess, database_url: str) -> None:
+def test_invoke_agent_parent_and_tool_spans_do_not_double_count(
+    bridge: BridgeProcess, database_url: str
+) -> None:
     usage = {"gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 200}
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     spans = [
-        json_span(trace_id, "b7ad6b7169203331", "invoke_agent coder",
-                  {"gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "gpt-5", **usage}),
-        json_span(trace_id, "00f067aa0ba902b7", "chat gpt-5",
-                  {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-5", **usage},
-                  parent_span_id="b7ad6b7169203331"),
-        json_span(trace_id, "1111111111111111", "execute_tool grep",
-                  {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "grep"},
-                  parent_span_id="b7ad6b7169203331"),
+        json_span(
+            trace_id,
+            "b7ad6b7169203331",
+            "invoke_agent coder",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "gpt-5", **usage},
+        ),
+        json_span(
+            trace_id,
+            "00f067aa0ba902b7",
+            "chat gpt-5",
+            {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-5", **usage},
+            parent_span_id="b7ad6b7169203331",
+        ),
+        json_span(
+            trace_id,
+            "1111111111111111",
+            "execute_tool grep",
+            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "grep"},
+            parent_span_id="b7ad6b7169203331",
+        ),
         json_span(trace_id, "2222222222222222", "GET /v1/responses", {"http.request.method": "GET"}),
     ]
     status, _, payload = post(f"{bridge.http_url}/v1/traces", json_traces({"service.name": "x"}, spans))
