@@ -53,7 +53,7 @@ def test_protobuf_request_gets_protobuf_response(bridge: BridgeProcess, database
 def test_undecodable_bodies_get_400_with_status(
     bridge: BridgeProcess, content_type: str, body: bytes, needle: str
 ) -> None:
-    status, headers, payload = post(f"{bridge.http_url}/v1/traces", body, content_type)
+    status, _headers, payload = post(f"{bridge.http_url}/v1/traces", body, content_type)
     assert status == 400
     if content_type == "application/json":
         message = json.loads(payload)["message"]

@@ -90,7 +90,7 @@ def test_database_outage_answers_retryably_then_recovers(own_postgres) -> None: 
 def test_full_queue_answers_503(database_url: str) -> None:
     bridge = start_bridge(database_url, "--max-queue-rows", "2")
     try:
-        status, headers, payload = post(f"{bridge.http_url}/v1/traces", spans(3))
+        status, _headers, payload = post(f"{bridge.http_url}/v1/traces", spans(3))
         assert status == 503 and "queue is full" in json.loads(payload)["message"]
         assert post(f"{bridge.http_url}/v1/traces", spans(2))[0] == 200
         assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(2,)]
