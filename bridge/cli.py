@@ -171,3 +171,6 @@ def embedded_stop(data_dir: Path) -> None:
 
 
 # Subcommands that live with their own modules register themselves here.
+from bridge.lab import lab_group  # noqa: E402
+
+main.add_command(lab_group)
