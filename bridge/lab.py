@@ -31,7 +31,7 @@ class LabPaths:
 
     @property
     def lab(self) -> Path:
-        return self.root / ".lab"
+        return Path(os.environ.get("AGENT_SPEND_LAB_DIR") or self.root / ".lab")
 
     @property
     def postgres(self) -> Path:
