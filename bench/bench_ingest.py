@@ -1,0 +1,116 @@
+"""Ingest throughput: seeder-shaped OTLP requests → a real bridge → committed rows per second.
+
+Starts an embedded PostgreSQL (or uses --database-url) and `agent-spend serve` on free
+loopback ports, sends a bounded number of requests from a few concurrent clients, and
+prints spans/s end to end (acknowledged = committed). Not a test: numbers vary by machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seeder.generate import generate  # noqa: E402
+from seeder.otlp import to_requests  # noqa: E402
+from seeder.send import send  # noqa: E402
+
+
+def start_bridge(url: str) -> tuple[subprocess.Popen[str], str, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--database-url",
+            url,
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    ports = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        key, _, value = line.strip().partition("=")
+        ports[key] = value
+        if len(ports) == 2:
+            break
+    return process, ports["grpc"], ports["http"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url")
+    parser.add_argument("--days", type=int, default=30, help="synthetic days per client (volume)")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--protocol", choices=["grpc", "http/protobuf", "http/json"], default="grpc")
+    args = parser.parse_args()
+
+    data_dir = None
+    server = None
+    url = args.database_url
+    if url is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from bridge.embedded_db import EmbeddedPostgres
+        data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-bench-"))
+        server = EmbeddedPostgres(data_dir).start()
+        url = server.url()
+    subprocess.run(
+        [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    with psycopg.connect(url) as conn:
+        before = conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone()[0]  # type: ignore[index]
+    bridge, grpc_addr, http_addr = start_bridge(url)
+    try:
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        batches = [
+            to_requests(generate(days=args.days, users=args.users, seed=seed, now=now))
+            for seed in range(args.clients)
+        ]
+        endpoint = f"http://{grpc_addr}" if args.protocol == "grpc" else f"http://{http_addr}"
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            results = list(pool.map(lambda reqs: send(reqs, endpoint, args.protocol), batches))
+        elapsed = time.perf_counter() - started
+        with psycopg.connect(url) as conn:
+            after = conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone()[0]  # type: ignore[index]
+        spans = sum(r.spans_sent for r in results)
+        calls = sum(r.model_calls for r in results)
+        print(f"protocol={args.protocol} clients={args.clients} requests={sum(r.requests for r in results)}")
+        print(f"spans={spans} model_calls={calls} rows_added={after - before} seconds={elapsed:.2f}")
+        print(f"throughput: {spans / elapsed:,.0f} spans/s, {calls / elapsed:,.0f} committed model calls/s")
+    finally:
+        bridge.terminate()
+        bridge.wait(60)
+        if server is not None:
+            server.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
