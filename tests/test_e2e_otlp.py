@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import grpc
 import psycopg
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
 from tests.conftest import BridgeProcess, rows
@@ -41,7 +43,9 @@ def test_grpc_sdk_exporter_stores_one_normalised_row(bridge: BridgeProcess, data
         "deployment.environment.name": "prod",
         "user.email": "ana@example.com",
     }
-    with sdk_tracer(GrpcSpanExporter(endpoint=bridge.grpc_url, insecure=True), resource) as tracer:
+    with sdk_tracer(
+        GrpcSpanExporter(endpoint=bridge.grpc_url, insecure=True, compression=grpc.Compression.Gzip), resource
+    ) as tracer:
         chat_span(tracer, "chat claude-sonnet-4-5", SEMCONV_ATTRS)
 
     assert rows(database_url, ROW_QUERY) == [
@@ -99,7 +103,7 @@ def test_http_protobuf_sdk_exporter_with_agent_extension(bridge: BridgeProcess, 
         "agent.cost.total.usd": 0.00135,
         "agent.cost.estimation": "metered",
     }
-    exporter = HttpSpanExporter(endpoint=f"{bridge.http_url}/v1/traces")
+    exporter = HttpSpanExporter(endpoint=f"{bridge.http_url}/v1/traces", compression=HttpCompression.Gzip)
     with sdk_tracer(exporter, resource) as tracer:
         chat_span(tracer, "chat gpt-5", attrs)
 
@@ -235,9 +239,10 @@ def test_invoke_agent_parent_and_tool_spans_do_not_double_count(
     ]
     status, _, payload = post(f"{bridge.http_url}/v1/traces", json_traces({"service.name": "x"}, spans))
     assert status == 200 and json.loads(payload) == {}, "ignored spans are not rejections"
-    assert rows(database_url, "SELECT span_id, input_tokens, output_tokens FROM agent_spend_logs") == [
-        ("00f067aa0ba902b7", 1000, 200)
-    ]
+    # No user anywhere: the call is kept under `unknown`, never dropped.
+    assert rows(
+        database_url, "SELECT span_id, user_id, team, input_tokens, output_tokens FROM agent_spend_logs"
+    ) == [("00f067aa0ba902b7", "unknown", "unknown", 1000, 200)]
 
 
 def test_partial_success_keeps_good_records(bridge: BridgeProcess, database_url: str) -> None:

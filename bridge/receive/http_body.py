@@ -24,11 +24,28 @@ def read_raw(stream: BinaryIO, content_length: str | None, chunked: bool, limit:
     if length < 0:
         raise BodyError(400, "Content-Length cannot be negative")
     if length > limit:
+        _discard(stream, length)
         raise BodyError(413, f"body of {length} bytes exceeds the limit of {limit} bytes")
     body = stream.read(length)
     if len(body) != length:
         raise BodyError(400, f"body ended after {len(body)} of {length} bytes")
     return body
+
+
+# Up to this size an oversized body is read and thrown away, so the client (still sending)
+# receives the 413 instead of a broken pipe; beyond it the connection is simply closed.
+MAX_DISCARD_BYTES = 256 * 1024 * 1024
+
+
+def _discard(stream: BinaryIO, length: int) -> None:
+    if length > MAX_DISCARD_BYTES:
+        return
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1024 * 1024))
+        if not chunk:
+            return
+        remaining -= len(chunk)
 
 
 def _read_chunked(stream: BinaryIO, limit: int) -> bytes:
