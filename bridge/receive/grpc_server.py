@@ -80,6 +80,8 @@ def build_grpc_server(
 ) -> tuple[grpc.Server, int]:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        # Beyond this many queued + running exports gRPC answers RESOURCE_EXHAUSTED (retryable).
+        maximum_concurrent_rpcs=4 * workers,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),

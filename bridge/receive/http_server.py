@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 RETRY_AFTER_SECONDS = 5
+MAX_CONCURRENT_EXPORTS = 32
+SLOT_WAIT_SECONDS = 10
 
 
 def _traces_response(outcome: IngestOutcome) -> Message:
@@ -62,6 +64,8 @@ class OTLPHTTPServer(ThreadingHTTPServer):
         self.metrics = metrics
         self.readiness = readiness
         self.max_body_bytes = max_body_bytes
+        # Bounds memory: at most this many request bodies are read and decoded at once.
+        self.slots = threading.BoundedSemaphore(MAX_CONCURRENT_EXPORTS)
         self.routes: dict[str, tuple[str, type[Message], Callable[[Message], Message]]] = {
             "/v1/traces": (
                 "traces",
@@ -140,11 +144,22 @@ class OTLPHandler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain")
 
     def do_POST(self) -> None:
+        if not self.server.slots.acquire(timeout=SLOT_WAIT_SECONDS):
+            self._drain()
+            self.server.metrics.requests.labels("http", "any", "busy").inc()
+            self._send_status(
+                503,
+                "too many concurrent exports; retry later",
+                JSON,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+            return
         self.server.begin()
         try:
             self._post()
         finally:
             self.server.end()
+            self.server.slots.release()
 
     def _post(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
