@@ -174,3 +174,6 @@ def embedded_stop(data_dir: Path) -> None:
 from bridge.lab import lab_group  # noqa: E402
 
 main.add_command(lab_group)
+from bridge.reprice import reprice_command  # noqa: E402
+
+main.add_command(reprice_command)

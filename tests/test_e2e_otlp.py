@@ -65,8 +65,9 @@ def test_grpc_sdk_exporter_stores_one_normalised_row(bridge: BridgeProcess, data
             1000,
             100,
             50,
-            None,
-            "unreported",
+            # Claude Sonnet 4.5 list price: 100 x $3 + 300 x $15 + 1000 x $0.30 + 100 x $3.75, per 1M.
+            Decimal("0.005475"),
+            "metered",
             "ok",
             "trace",
             None,
@@ -124,7 +125,9 @@ def test_http_protobuf_sdk_exporter_with_agent_extension(bridge: BridgeProcess, 
             2000,
             0,
             0,
-            Decimal("0.00135"),
+            # GPT-5 list price (40 x $1.25 + 2000 x $0.125 + 120 x $10, per 1M) wins over the
+            # reported $0.00135 by default; see docs/pricing.md.
+            Decimal("0.0015"),
             "metered",
             "ok",
             "trace",
