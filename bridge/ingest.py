@@ -13,6 +13,7 @@ from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
 from bridge.pricing import Pricer
 from bridge.rows import to_row
+from bridge.teams import TeamDirectory
 from bridge.writer import BatchWriter, Overloaded
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,18 @@ class IngestOutcome:
 
 
 class Ingestor:
-    def __init__(self, writer: BatchWriter, pricer: Pricer, metrics: Metrics, *, write_timeout: float = 30.0):
+    def __init__(
+        self,
+        writer: BatchWriter,
+        pricer: Pricer,
+        metrics: Metrics,
+        *,
+        teams: TeamDirectory | None = None,
+        write_timeout: float = 30.0,
+    ):
         self.writer = writer
         self.pricer = pricer
+        self.teams = teams
         self.metrics = metrics
         self.write_timeout = write_timeout
 
@@ -45,6 +55,8 @@ class Ingestor:
         self.metrics.records_received.labels(signal).inc(mapped.records)
         rows = []
         for call in mapped.calls:
+            if call.identity.team is None and self.teams is not None:
+                call.identity.team = self.teams.team_of(call.identity.user_id)
             costs = self.pricer.price(call)
             if costs.source == "none" and costs.estimation != "subscription":
                 self.metrics.unpriced.labels(call.model).inc()

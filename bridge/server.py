@@ -18,6 +18,7 @@ from bridge.migrate import pending
 from bridge.pricing import Pricer
 from bridge.receive.grpc_server import build_grpc_server
 from bridge.receive.http_server import build_http_server
+from bridge.teams import TeamDirectory
 from bridge.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,13 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         max_queue_rows=options.max_queue_rows,
         max_batch_rows=options.max_batch_rows,
     )
-    ingestor = Ingestor(writer, Pricer(options.price_overrides), metrics, write_timeout=options.write_timeout)
+    ingestor = Ingestor(
+        writer,
+        Pricer(options.price_overrides),
+        metrics,
+        teams=TeamDirectory(options.database_url),
+        write_timeout=options.write_timeout,
+    )
     writer.start()
     grpc_server, grpc_port = build_grpc_server(
         ingestor, metrics, options.host, options.grpc_port, max_message_bytes=options.max_body_bytes
