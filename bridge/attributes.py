@@ -29,6 +29,11 @@ CONTENT_KEYS = frozenset(
         "tool_parameters",
         "tool_input",
         "tool_output",
+        # Harness-specific content (Claude Code spans, Gemini CLI and Codex log records).
+        "user_prompt",
+        "request_text",
+        "response_text",
+        "function_args",
     }
 )
 CONTENT_PREFIXES = (
@@ -45,6 +50,13 @@ CONTENT_PREFIXES = (
     "ai.toolCall.args",
     "ai.toolCall.result",
     "ai.response.object",
+    "ai.response.reasoning",
+    "ai.result.",
+    "ai.value",
+    "ai.embedding",
+    "ai.schema",
+    "llm.prompt_template",
+    "llm.tools",
     "traceloop.entity.input",
     "traceloop.entity.output",
 )
@@ -119,6 +131,18 @@ def token_count(attrs: Mapping[str, Any], *keys: str) -> int | None:
             raise InvalidNumber(key, attrs[key], "token counts are whole numbers")
         return int(value)
     return None
+
+
+def first_key(attrs: Mapping[str, Any], *keys: str) -> str | None:
+    """The first of `keys` present with a value: tells an adapter which spelling a source used."""
+    for key in keys:
+        if attrs.get(key) not in (None, ""):
+            return key
+    return None
+
+
+def has_prefix(attrs: Mapping[str, Any], *prefixes: str) -> bool:
+    return any(key.startswith(prefixes) for key in attrs)
 
 
 def text(attrs: Mapping[str, Any], *keys: str) -> str | None:

@@ -15,7 +15,18 @@ from typing import Any, TypeVar
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bridge.mapping import semconv, semconv_events
+from bridge.mapping import (
+    claude_code,
+    codex,
+    copilot,
+    gemini_cli,
+    openinference,
+    openlit,
+    openllmetry,
+    semconv,
+    semconv_events,
+    vercel_ai,
+)
 from bridge.mapping.call import ModelCall, Rejected
 from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
 
@@ -39,8 +50,24 @@ class MappingResult:
 SpanMapper = tuple[Callable[[SpanRecord], bool], Callable[[SpanRecord], ModelCall | None]]
 LogMapper = tuple[Callable[[LogRecord], bool], Callable[[LogRecord], ModelCall | None]]
 
-SPAN_ADAPTERS: list[SpanMapper] = [(semconv.claims, semconv.map_span)]
-LOG_ADAPTERS: list[LogMapper] = [(semconv_events.claims, semconv_events.map_log)]
+# Harness and library adapters claim narrowly (span names, attribute namespaces, scopes) and
+# come first; the GenAI conventions take whatever is left.
+SPAN_ADAPTERS: list[SpanMapper] = [
+    (claude_code.claims_span, claude_code.map_span),
+    (codex.claims_span, codex.map_span),
+    (vercel_ai.claims, vercel_ai.map_span),
+    (openinference.claims, openinference.map_span),
+    (openllmetry.claims, openllmetry.map_span),
+    (openlit.claims, openlit.map_span),
+    (copilot.claims, copilot.map_span),
+    (semconv.claims, semconv.map_span),
+]
+LOG_ADAPTERS: list[LogMapper] = [
+    (claude_code.claims_log, claude_code.map_log),
+    (codex.claims_log, codex.map_log),
+    (gemini_cli.claims_log, gemini_cli.map_log),
+    (semconv_events.claims, semconv_events.map_log),
+]
 
 
 def _map_all(

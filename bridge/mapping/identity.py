@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from bridge.attributes import Attributes, InvalidNumber, boolean, number, text
 from bridge.mapping.call import Identity, Rejected, ReportedCost
 
+# Explicit identities first, then the account ids some harnesses add when signed in.
 USER_KEYS = ("agent.user.id", "user.email", "user.id", "enduser.id", "user.account_uuid", "user.account_id")
 SESSION_KEYS = ("agent.session.id", "session.id", "conversation.id", "gen_ai.conversation.id")
 ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
@@ -27,29 +28,41 @@ HARNESS_BY_SERVICE = {
     "github-copilot": "copilot",
     "copilot": "copilot",
     "copilot-chat": "copilot",
+    "copilot-cli": "copilot",
     "pi": "pi",
     "pi-coding-agent": "pi",
 }
 
 
 def harness_from_service(service_name: str | None) -> str | None:
+    """Known harness names are normalised; SDK placeholders like `unknown_service:node` say nothing."""
     if not service_name:
         return None
     key = service_name.strip().lower()
+    if key.startswith("unknown_service"):
+        return None
     if key in HARNESS_BY_SERVICE:
         return HARNESS_BY_SERVICE[key]
     for prefix, harness in HARNESS_BY_SERVICE.items():
-        if key.startswith(prefix):
+        # `codex_vscode` and `pi-usage-reporter` are those harnesses; `pipeline-api` is not pi.
+        if key.startswith(prefix) and key[len(prefix)] in "-_.:/ ":
             return harness
     return key
 
 
-def identity(attrs: Attributes, *, default_harness: str | None = None) -> Identity:
+def identity(
+    attrs: Attributes,
+    *,
+    default_harness: str | None = None,
+    user_fallback: tuple[str, ...] = (),
+    session_fallback: tuple[str, ...] = (),
+) -> Identity:
+    """Fallback keys are source-specific spellings, consulted only after the shared precedence."""
     return Identity(
-        user_id=text(attrs, *USER_KEYS),
+        user_id=text(attrs, *USER_KEYS, *user_fallback),
         team=text(attrs, "agent.user.team"),
         machine_id=text(attrs, "agent.machine.id", "host.id", "host.name"),
-        session_id=text(attrs, *SESSION_KEYS),
+        session_id=text(attrs, *SESSION_KEYS, *session_fallback),
         environment=text(attrs, *ENVIRONMENT_KEYS),
         workspace_cwd=text(attrs, "agent.workspace.cwd"),
         workspace_repo=text(attrs, "agent.workspace.repo", "vcs.repository.url.full", "vcs.repository.name"),
@@ -78,7 +91,8 @@ def usd(attrs: Attributes, *keys: str) -> Decimal | None:
         raise Rejected(f"attribute {keys[0]!r}: not a dollar amount") from None
 
 
-def reported_cost(attrs: Attributes) -> ReportedCost:
+def reported_cost(attrs: Attributes, *total_keys: str) -> ReportedCost:
+    """The agent.* cost split, plus a total under the source's own spelling (e.g. Claude's `cost_usd`)."""
     estimation = text(attrs, "agent.cost.estimation")
     if estimation is not None and estimation not in ("metered", "subscription", "unreported"):
         raise Rejected(
@@ -89,6 +103,6 @@ def reported_cost(attrs: Attributes) -> ReportedCost:
         output=usd(attrs, "agent.cost.output.usd"),
         cache_read=usd(attrs, "agent.cost.cache_read.usd"),
         cache_write=usd(attrs, "agent.cost.cache_write.usd"),
-        total=usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost"),
+        total=usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost", *total_keys),
         estimation=estimation,  # type: ignore[arg-type]
     )

@@ -1,42 +1,46 @@
 """OpenTelemetry GenAI semantic conventions plus the `agent.*` extension namespace.
 
 The fallback adapter: any span that carries `gen_ai.*` usage and is not claimed by a
-more specific harness adapter is mapped here.
+more specific harness adapter is mapped here. Thin adapters for emitters that follow the
+conventions (OpenLIT, Copilot) reuse `map_genai_span` with their own source label.
 """
 
 from __future__ import annotations
 
-import time
-
-from bridge.attributes import Attributes, InvalidNumber, text, token_count, without_content
-from bridge.mapping.call import ModelCall, Rejected, normalise_tokens
+from bridge.attributes import Attributes, text
+from bridge.mapping.call import ModelCall, Rejected, Tokens, normalise_tokens
+from bridge.mapping.common import count, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
-from bridge.mapping.records import SpanRecord, ns_to_datetime
+from bridge.mapping.records import SpanRecord
 
 SOURCE = "otel-genai"
 
-# Operations that describe agents and tools, not a billed model call. Agent spans repeat
-# the usage of their children; counting them would double the bill.
-NOT_MODEL_CALLS = frozenset({"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"})
+# Operations that describe agents, tools and hooks, not a billed model call. Agent spans
+# repeat the usage of their children; counting them would double the bill.
+NOT_MODEL_CALLS = frozenset(
+    {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow", "execute_hook"}
+)
 
+# Current names first; deprecated (`prompt_tokens`) and library spellings after.
 INPUT_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OUTPUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 CACHE_READ_KEYS = (
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.cache_read_tokens",
 )
 CACHE_WRITE_KEYS = (
-    "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",  # the spelling on semconv main
+    "gen_ai.usage.cache_creation.input_tokens",  # the released spelling
     "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write_input_tokens",
+    "gen_ai.usage.cache_write_tokens",
 )
 REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
+CACHE_WRITE_1H_KEYS = ("agent.usage.cache_write_1h.input_tokens",)
 USAGE_KEYS = INPUT_KEYS + OUTPUT_KEYS
-
-# A call more than this far in the future is a broken clock, not a call.
-MAX_FUTURE_SECONDS = 24 * 3600
-EARLIEST_NS = 1_577_836_800 * 1_000_000_000  # 2020-01-01
+EVENT_ID_KEYS = ("agent.event.id", "event.id")
 
 
 def has_usage(attrs: Attributes) -> bool:
@@ -46,14 +50,6 @@ def has_usage(attrs: Attributes) -> bool:
 def uses_agent_extension(attrs: Attributes) -> bool:
     """The agent.* emitters report input *excluding* cache, unlike the GenAI conventions."""
     return any(key.startswith("agent.") for key in attrs)
-
-
-def checked_start_ns(start_ns: int, field: str) -> int:
-    if start_ns < EARLIEST_NS:
-        raise Rejected(f"{field} is missing or before 2020 ({start_ns})")
-    if start_ns > (time.time() + MAX_FUTURE_SECONDS) * 1_000_000_000:
-        raise Rejected(f"{field} is more than a day in the future ({start_ns})")
-    return start_ns
 
 
 def is_model_call(span: SpanRecord) -> bool:
@@ -66,10 +62,22 @@ def is_model_call(span: SpanRecord) -> bool:
     return has_usage(span.attrs)
 
 
-def finish_reasons(raw: object) -> list[str] | None:
-    if isinstance(raw, list):
-        return [str(f) for f in raw]
-    return [str(raw)] if raw not in (None, "") else None
+def genai_tokens(attrs: Attributes, *, exclusive: bool) -> Tokens:
+    return normalise_tokens(
+        input_reported=count(attrs, *INPUT_KEYS),
+        output_reported=count(attrs, *OUTPUT_KEYS),
+        cache_read=count(attrs, *CACHE_READ_KEYS),
+        cache_write=count(attrs, *CACHE_WRITE_KEYS),
+        reasoning=count(attrs, *REASONING_KEYS),
+        input_includes_cache=not exclusive,
+        cache_write_1h=count(attrs, *CACHE_WRITE_1H_KEYS),
+    )
+
+
+def genai_dedup_key(record_attrs: Attributes, fallback: str) -> str:
+    """Provider response id, then the emitter's own event id, then the signal's identity."""
+    event_id = text(record_attrs, *EVENT_ID_KEYS)
+    return response_key(record_attrs) or (f"event:{event_id}" if event_id else fallback)
 
 
 def claims(span: SpanRecord) -> bool:
@@ -77,7 +85,14 @@ def claims(span: SpanRecord) -> bool:
     return True
 
 
-def map_span(span: SpanRecord) -> ModelCall | None:
+def map_genai_span(
+    span: SpanRecord,
+    *,
+    source: str = SOURCE,
+    default_harness: str | None = None,
+    user_fallback: tuple[str, ...] = (),
+    session_fallback: tuple[str, ...] = (),
+) -> ModelCall | None:
     if not is_model_call(span):
         return None
     attrs = span.merged()
@@ -86,41 +101,30 @@ def map_span(span: SpanRecord) -> ModelCall | None:
     model = response_model or request_model
     if not model:
         raise Rejected("span has gen_ai usage but no gen_ai.request.model or gen_ai.response.model")
-    try:
-        tokens = normalise_tokens(
-            input_reported=token_count(attrs, *INPUT_KEYS),
-            output_reported=token_count(attrs, *OUTPUT_KEYS),
-            cache_read=token_count(attrs, *CACHE_READ_KEYS),
-            cache_write=token_count(attrs, *CACHE_WRITE_KEYS),
-            reasoning=token_count(attrs, *REASONING_KEYS),
-            input_includes_cache=not uses_agent_extension(span.attrs),
-        )
-    except InvalidNumber as exc:
-        raise Rejected(str(exc)) from None
-    start_ns = checked_start_ns(span.start_ns, "span start_time_unix_nano")
-    duration_ms = (span.end_ns - start_ns) / 1e6 if span.end_ns >= start_ns else None
     provider = normalise_provider(text(attrs, "gen_ai.provider.name", "gen_ai.system"))
-    finish = attrs.get("gen_ai.response.finish_reasons")
-    return ModelCall(
-        dedup_key=f"span:{span.trace_id}:{span.span_id}",
-        ts=ns_to_datetime(start_ns),
-        source=SOURCE,
-        signal="trace",
+    return span_call(
+        span,
+        source=source,
+        dedup_key=genai_dedup_key(span.attrs, span_key(span)),
         model=model,
-        tokens=tokens,
-        identity=identity(attrs),
+        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(span.attrs)),
+        identity=identity(
+            attrs,
+            default_harness=default_harness,
+            user_fallback=user_fallback,
+            session_fallback=session_fallback,
+        ),
         provider=provider or provider_for_model(model),
         request_model=request_model,
         response_model=response_model,
         api_dialect=text(attrs, "agent.api.dialect"),
         operation=text(attrs, "gen_ai.operation.name"),
         reported=reported_cost(attrs),
-        duration_ms=duration_ms,
-        status="error" if span.is_error else "ok",
-        error=(text(attrs, "error.type") or span.status_message or "error") if span.is_error else None,
         stop_reason=text(attrs, "agent.stop_reason"),
-        finish_reasons=finish_reasons(finish),
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        attributes=without_content(span.attrs),
+        finish=attrs.get("gen_ai.response.finish_reasons"),
+        event_id=text(span.attrs, *EVENT_ID_KEYS),
     )
+
+
+def map_span(span: SpanRecord) -> ModelCall | None:
+    return map_genai_span(span)

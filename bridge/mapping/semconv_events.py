@@ -6,22 +6,16 @@ send their calls as log records (`agent.event.kind=model_call`).
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from bridge.attributes import InvalidNumber, text, token_count, without_content
-from bridge.mapping.call import ModelCall, Rejected, normalise_tokens
+from bridge.attributes import text
+from bridge.mapping.call import ModelCall, Rejected
+from bridge.mapping.common import log_call, log_hash_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
-from bridge.mapping.records import LogRecord, ns_to_datetime
+from bridge.mapping.records import LogRecord
 from bridge.mapping.semconv import (
-    CACHE_READ_KEYS,
-    CACHE_WRITE_KEYS,
-    INPUT_KEYS,
-    OUTPUT_KEYS,
-    REASONING_KEYS,
-    checked_start_ns,
-    finish_reasons,
+    EVENT_ID_KEYS,
+    genai_dedup_key,
+    genai_tokens,
     has_usage,
     uses_agent_extension,
 )
@@ -30,24 +24,13 @@ SOURCE = "otel-genai-event"
 INFERENCE_EVENT = "gen_ai.client.inference.operation.details"
 
 
-def record_hash(record: LogRecord) -> str:
-    """A stable id for a log record that carries none: identical re-sends hash equal."""
-    payload = json.dumps(
-        [record.time_ns, record.event_name, record.attrs, record.resource.get("service.name")],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
 def dedup_key(record: LogRecord) -> str:
-    event_id = text(record.attrs, "agent.event.id", "event.id")
-    if event_id:
-        return f"event:{event_id}"
+    """Response id or event id first; an event emitted inside its inference span is that span's call."""
     if record.event_name == INFERENCE_EVENT and record.trace_id and record.span_id:
-        # Emitted inside the inference span: the same call as that span, if it arrives too.
-        return f"span:{record.trace_id}:{record.span_id}"
-    return f"log:{record_hash(record)}"
+        fallback = f"span:{record.trace_id}:{record.span_id}"
+    else:
+        fallback = log_hash_key(record)
+    return genai_dedup_key(record.attrs, fallback)
 
 
 def claims(record: LogRecord) -> bool:
@@ -68,25 +51,13 @@ def map_log(record: LogRecord) -> ModelCall | None:
     model = response_model or request_model
     if not model:
         raise Rejected("log record has gen_ai usage but no gen_ai.request.model or gen_ai.response.model")
-    try:
-        tokens = normalise_tokens(
-            input_reported=token_count(attrs, *INPUT_KEYS),
-            output_reported=token_count(attrs, *OUTPUT_KEYS),
-            cache_read=token_count(attrs, *CACHE_READ_KEYS),
-            cache_write=token_count(attrs, *CACHE_WRITE_KEYS),
-            reasoning=token_count(attrs, *REASONING_KEYS),
-            input_includes_cache=not uses_agent_extension(record.attrs),
-        )
-    except InvalidNumber as exc:
-        raise Rejected(str(exc)) from None
-    ts_ns = checked_start_ns(record.time_ns or record.observed_ns, "log time_unix_nano")
-    return ModelCall(
-        dedup_key=dedup_key(record),
-        ts=ns_to_datetime(ts_ns),
+    error = text(attrs, "error.type")
+    return log_call(
+        record,
         source=SOURCE,
-        signal="log",
+        dedup_key=dedup_key(record),
         model=model,
-        tokens=tokens,
+        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(record.attrs)),
         identity=identity(attrs),
         provider=normalise_provider(text(attrs, "gen_ai.provider.name", "gen_ai.system"))
         or provider_for_model(model),
@@ -95,12 +66,8 @@ def map_log(record: LogRecord) -> ModelCall | None:
         api_dialect=text(attrs, "agent.api.dialect"),
         operation=text(attrs, "gen_ai.operation.name"),
         reported=reported_cost(attrs),
+        error=error,
         stop_reason=text(attrs, "agent.stop_reason"),
-        finish_reasons=finish_reasons(attrs.get("gen_ai.response.finish_reasons")),
-        status="error" if text(attrs, "error.type") else "ok",
-        error=text(attrs, "error.type"),
-        trace_id=record.trace_id or None,
-        span_id=record.span_id or None,
-        event_id=text(record.attrs, "agent.event.id", "event.id"),
-        attributes=without_content(record.attrs),
+        finish=attrs.get("gen_ai.response.finish_reasons"),
+        event_id=text(record.attrs, *EVENT_ID_KEYS),
     )
