@@ -79,6 +79,13 @@ def migrate(database_url: str) -> None:
     envvar="AGENT_SPEND_PRICE_OVERRIDES",
     help="YAML file of operator price overrides.",
 )
+@click.option(
+    "--ingest-token",
+    "ingest_tokens",
+    multiple=True,
+    envvar="AGENT_SPEND_INGEST_TOKENS",
+    help="Require 'Authorization: Bearer TOKEN' on exports (repeat, or comma-separate in the env var).",
+)
 def serve(
     database_url: str,
     host: str,
@@ -87,6 +94,7 @@ def serve(
     max_body_mib: int,
     max_queue_rows: int,
     price_overrides: Path | None,
+    ingest_tokens: tuple[str, ...],
 ) -> None:
     """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
     from bridge.server import ServeOptions
@@ -100,6 +108,7 @@ def serve(
         max_body_bytes=max_body_mib * 1024 * 1024,
         max_queue_rows=max_queue_rows,
         price_overrides=price_overrides,
+        ingest_tokens=tuple(t for value in ingest_tokens for t in value.split(",") if t.strip()),
     )
     sys.exit(run(options))
 

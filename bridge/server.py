@@ -16,6 +16,7 @@ from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.migrate import pending
 from bridge.pricing import Pricer
+from bridge.receive.auth import IngestAuth
 from bridge.receive.grpc_server import build_grpc_server
 from bridge.receive.http_server import build_http_server
 from bridge.teams import TeamDirectory
@@ -35,6 +36,7 @@ class ServeOptions:
     max_batch_rows: int = 10_000
     write_timeout: float = 30.0
     price_overrides: Path | None = None
+    ingest_tokens: tuple[str, ...] = ()
 
 
 def readiness_check(database_url: str) -> tuple[bool, str]:
@@ -64,8 +66,14 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         write_timeout=options.write_timeout,
     )
     writer.start()
+    auth = IngestAuth(options.ingest_tokens)
     grpc_server, grpc_port = build_grpc_server(
-        ingestor, metrics, options.host, options.grpc_port, max_message_bytes=options.max_body_bytes
+        ingestor,
+        metrics,
+        options.host,
+        options.grpc_port,
+        max_message_bytes=options.max_body_bytes,
+        auth=auth,
     )
     http_server = build_http_server(
         ingestor,
@@ -74,6 +82,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         options.http_port,
         readiness=lambda: readiness_check(options.database_url),
         max_body_bytes=options.max_body_bytes,
+        auth=auth,
     )
     grpc_server.start()
     http_thread = threading.Thread(target=http_server.serve_forever, name="otlp-http", daemon=True)

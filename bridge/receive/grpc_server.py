@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as tra
 
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
+from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
 from bridge.writer import Overloaded
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,18 @@ class MetricsService(metrics_grpc.MetricsServiceServicer):
 
 
 def build_grpc_server(
-    ingestor: Ingestor, metrics: Metrics, host: str, port: int, *, max_message_bytes: int, workers: int = 16
+    ingestor: Ingestor,
+    metrics: Metrics,
+    host: str,
+    port: int,
+    *,
+    max_message_bytes: int,
+    auth: IngestAuth | None = None,
+    workers: int = 16,
 ) -> tuple[grpc.Server, int]:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        interceptors=[GrpcAuthInterceptor(auth)] if auth is not None and auth.enabled else None,
         # Beyond this many queued + running exports gRPC answers RESOURCE_EXHAUSTED (retryable).
         maximum_concurrent_rpcs=4 * workers,
         options=[

@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from bridge.decode import DecodeError, decode_json, decode_protobuf, encode_json
 from bridge.ingest import Ingestor, IngestOutcome
 from bridge.metrics import Metrics
+from bridge.receive.auth import MISSING, IngestAuth
 from bridge.receive.http_body import BodyError, decompress, read_raw
 from bridge.writer import Overloaded
 
@@ -59,7 +60,9 @@ class OTLPHTTPServer(ThreadingHTTPServer):
         metrics: Metrics,
         readiness: Callable[[], tuple[bool, str]],
         max_body_bytes: int,
+        auth: IngestAuth,
     ) -> None:
+        self.auth = auth
         self.ingestor = ingestor
         self.metrics = metrics
         self.readiness = readiness
@@ -144,6 +147,11 @@ class OTLPHandler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain")
 
     def do_POST(self) -> None:
+        if not self.server.auth.allows(self.headers.get("Authorization")):
+            self._drain()
+            self.server.metrics.requests.labels("http", "any", "unauthenticated").inc()
+            self._send_status(401, MISSING, JSON, {"WWW-Authenticate": "Bearer"})
+            return
         if not self.server.slots.acquire(timeout=SLOT_WAIT_SECONDS):
             self._drain()
             self.server.metrics.requests.labels("http", "any", "busy").inc()
@@ -230,6 +238,7 @@ class OTLPHandler(BaseHTTPRequestHandler):
 def _grpc_code(http_status: int) -> int:
     return {
         400: 3,  # INVALID_ARGUMENT
+        401: 16,  # UNAUTHENTICATED
         404: 12,  # UNIMPLEMENTED
         411: 3,
         413: 8,  # RESOURCE_EXHAUSTED
@@ -247,8 +256,9 @@ def build_http_server(
     *,
     readiness: Callable[[], tuple[bool, str]],
     max_body_bytes: int,
+    auth: IngestAuth | None = None,
 ) -> OTLPHTTPServer:
-    return OTLPHTTPServer((host, port), ingestor, metrics, readiness, max_body_bytes)
+    return OTLPHTTPServer((host, port), ingestor, metrics, readiness, max_body_bytes, auth or IngestAuth(()))
 
 
 __all__ = ["HTTPStatus", "OTLPHTTPServer", "build_http_server"]

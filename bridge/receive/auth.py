@@ -1,0 +1,58 @@
+"""Optional shared-token authentication for OTLP exports.
+
+Exporters send it with `OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token>"`; the
+bridge compares in constant time against the configured tokens (several, so tokens can
+be rotated without downtime). Health, readiness and metrics stay open for probes.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+
+
+class IngestAuth:
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.tokens = tuple(t.strip().encode() for t in tokens if t.strip())
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tokens)
+
+    def allows(self, authorization: str | None) -> bool:
+        if not self.enabled:
+            return True
+        if not authorization:
+            return False
+        scheme, _, credential = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        presented = credential.strip().encode()
+        # Check every token so timing does not reveal which one (or how many) exist.
+        return any([hmac.compare_digest(presented, token) for token in self.tokens])
+
+
+MISSING = "missing or invalid bearer token: set OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer <token>'"
+
+
+class GrpcAuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, auth: IngestAuth) -> None:
+        self.auth = auth
+
+        def deny(request: Any, context: grpc.ServicerContext) -> Any:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, MISSING)
+
+        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        if self.auth.allows(metadata.get("authorization")):
+            return continuation(handler_call_details)
+        return self._deny
