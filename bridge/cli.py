@@ -186,3 +186,10 @@ main.add_command(lab_group)
 from bridge.reprice import reprice_command  # noqa: E402
 
 main.add_command(reprice_command)
+from bridge.retention import retention_command  # noqa: E402
+from bridge.rollup_roles import reader_role_command  # noqa: E402
+from bridge.rollups import rollup_group  # noqa: E402
+
+main.add_command(rollup_group)
+main.add_command(retention_command)
+main.add_command(reader_role_command)

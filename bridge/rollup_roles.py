@@ -1,0 +1,118 @@
+"""`agent-spend reader-role`: the database login Grafana uses, read-only by construction.
+
+The migrations create a NOLOGIN group role, agent_spend_reader, that may SELECT the
+rollups and the dashboards' views and nothing else (in particular not agent_spend_logs:
+views run with their owner's rights, so the raw rows never need to be exposed). This
+command makes a LOGIN role a member of it. It refuses to touch a role that is powerful
+already, and checks the result, so a typo in `--login` cannot hand Grafana an admin
+account or leave it able to write.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import psycopg
+from psycopg import sql
+
+from bridge.rollups import DATABASE_URL
+
+GROUP = "agent_spend_reader"
+WRITE_TABLES = ("agent_spend_logs", "spend_hourly", "spend_daily", "session_rollup", "retention_state")
+
+ROLE_FLAGS = """
+    SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
+    FROM pg_roles WHERE rolname = %s
+"""
+# Any write on our tables, or any read of raw rows, through whatever path (other
+# memberships, PUBLIC grants) makes the login unfit for Grafana.
+EXCESS_PRIVILEGES = """
+    SELECT t.name
+    FROM unnest(%s::text[]) AS t (name)
+    WHERE to_regclass(t.name) IS NOT NULL
+      AND (has_table_privilege(%s, t.name, 'INSERT, UPDATE, DELETE, TRUNCATE')
+           OR (t.name = 'agent_spend_logs' AND has_table_privilege(%s, t.name, 'SELECT')))
+"""
+
+
+class ReaderRoleError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderLogin:
+    login: str
+    created: bool
+
+
+def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str) -> ReaderLogin:
+    """Create or update `login` as a password-authenticated member of agent_spend_reader.
+
+    Idempotent; the password is sent as a SCRAM verifier computed here, so the plain text
+    never reaches the server (or its statement log).
+    """
+    if not password:
+        raise ReaderRoleError("the password is empty")
+    with conn.transaction():
+        current = conn.execute("SELECT current_user").fetchone()
+        if login in (GROUP, current[0] if current else None):
+            raise ReaderRoleError(f"refusing to use {login!r} as the Grafana login")
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (GROUP,)).fetchone():
+            raise ReaderRoleError(f"role {GROUP} does not exist; run `agent-spend migrate` first")
+        flags = conn.execute(ROLE_FLAGS, (login,)).fetchone()
+        if flags and flags[0]:
+            raise ReaderRoleError(
+                f"role {login!r} has administrative attributes; refusing to make it read-only"
+            )
+        verifier = conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
+        role = sql.Identifier(login)
+        if flags is None:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {}").format(role, sql.Literal(verifier))
+            )
+        else:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} LOGIN INHERIT PASSWORD {}").format(role, sql.Literal(verifier))
+            )
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(GROUP), role))
+        # Defence in depth: even a future mistaken grant would not let a dashboard write.
+        conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
+        excess = [
+            r[0] for r in conn.execute(EXCESS_PRIVILEGES, (list(WRITE_TABLES), login, login)).fetchall()
+        ]
+        if excess:
+            raise ReaderRoleError(
+                f"role {login!r} would still be able to write or read raw rows on {', '.join(excess)} "
+                "through other grants or memberships; revoke those first"
+            )
+    return ReaderLogin(login, created=flags is None)
+
+
+@click.command("reader-role")
+@DATABASE_URL
+@click.option("--login", required=True, help="Name of the LOGIN role Grafana connects as, e.g. grafana.")
+@click.option(
+    "--password-env",
+    required=True,
+    metavar="VAR",
+    help="Environment variable holding its password (never passed on the command line).",
+)
+def reader_role_command(database_url: str, login: str, password_env: str) -> None:
+    """Create or update Grafana's read-only login (a member of agent_spend_reader)."""
+    password = os.environ.get(password_env, "")
+    if not password:
+        raise click.BadParameter(
+            f"environment variable {password_env} is unset or empty", param_hint="--password-env"
+        )
+    try:
+        with psycopg.connect(database_url, application_name="agent-spend-reader-role") as conn:
+            result = ensure_reader_login(conn, login, password)
+    except ReaderRoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"could not configure role {login!r}: {exc}") from None
+    verb = "created" if result.created else "updated"
+    click.echo(f"{verb} login role {login!r}: member of {GROUP}, read-only, password from ${password_env}")

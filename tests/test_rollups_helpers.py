@@ -1,0 +1,211 @@
+"""Shared by the rollup tests: inserting calls like the writer does, and an independent oracle.
+
+The oracle recomputes every rollup in Python from the raw rows (plus the rows a test
+pruned with retention), so the tests check the SQL formulas themselves, not only that the
+triggers agree with the SQL used by `verify`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bridge.rollups import verify
+
+BASE = datetime(2025, 6, 15, tzinfo=UTC)
+
+DEFAULTS: dict[str, Any] = {
+    "source": "test",
+    "signal": "trace",
+    "model": "claude-sonnet-4-5",
+    "user_id": "ana@example.com",
+    "team": "payments",
+    "provider": "anthropic",
+    "harness_name": "claude-code",
+    "session_id": None,
+    "workspace_repo": None,
+    "workspace_branch": None,
+    "environment": "prod",
+    "cost_estimation": "metered",
+    "workspace_is_ci": False,
+    "status": "ok",
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "reasoning_tokens": 0,
+    "total_cost_usd": None,
+    "list_cost_usd": None,
+    "reported_cost_usd": None,
+}
+INSERT_COLUMNS = ("dedup_key", "ts", *DEFAULTS)
+DIMENSIONS = (
+    "user_id",
+    "team",
+    "model",
+    "provider",
+    "harness_name",
+    "workspace_repo",
+    "workspace_branch",
+    "environment",
+    "cost_estimation",
+    "workspace_is_ci",
+)
+SPEND_MEASURES = (
+    "calls",
+    "error_calls",
+    "unpriced_calls",
+    "long_context_calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "list_cost_usd",
+    "reported_cost_usd",
+)
+SESSION_COLUMNS = (
+    "user_id",
+    "team",
+    "harness_name",
+    "workspace_repo",
+    "first_ts",
+    "last_ts",
+    "calls",
+    "error_calls",
+    "unpriced_calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+)
+ROLLUP_TABLES = ("spend_hourly", "spend_daily", "session_rollup", "session_archive", "retention_state")
+
+Rollups = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
+
+
+def call(dedup_key: str, ts: datetime, **overrides: Any) -> dict[str, Any]:
+    unknown = set(overrides) - set(DEFAULTS)
+    assert not unknown, f"unknown columns {unknown}"
+    return {"dedup_key": dedup_key, "ts": ts, **DEFAULTS, **overrides}
+
+
+def insert_calls(conn: psycopg.Connection[Any], calls: list[dict[str, Any]]) -> int:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING, like the writer's; returns rows inserted."""
+    if not calls:
+        return 0
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"] * len(calls))
+    params = [c[col] for c in calls for col in INSERT_COLUMNS]
+    cur = conn.execute(
+        f"INSERT INTO agent_spend_logs ({', '.join(INSERT_COLUMNS)}) VALUES {placeholders} "
+        "ON CONFLICT (dedup_key) DO NOTHING",
+        params,
+    )
+    return cur.rowcount
+
+
+def raw_rows(conn: psycopg.Connection[Any], where: str = "true", params: tuple[Any, ...] = ()) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(f"SELECT * FROM agent_spend_logs WHERE {where}", params).fetchall()
+
+
+def _bucket(ts: datetime, grain: str) -> datetime:
+    ts = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return ts.replace(hour=0) if grain == "day" else ts
+
+
+def _known(values: Iterable[str]) -> str:
+    known = [v for v in values if v != "unknown"]
+    return max(known) if known else "unknown"
+
+
+def expected_rollups(rows: Iterable[dict[str, Any]]) -> Rollups:
+    """What every rollup must contain for these calls, computed without any SQL."""
+    result: Rollups = {}
+    rows = list(rows)
+    for table, grain in (("spend_hourly", "hour"), ("spend_daily", "day")):
+        sums: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * len(SPEND_MEASURES))
+        for r in rows:
+            key = (_bucket(r["ts"], grain), *((r[d] if r[d] is not None else "") for d in DIMENSIONS))
+            context = r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_tokens"]
+            deltas = (
+                1,
+                r["status"] == "error",
+                r["total_cost_usd"] is None,
+                context > 200_000,
+                r["input_tokens"],
+                r["output_tokens"],
+                r["cache_read_tokens"],
+                r["cache_write_tokens"],
+                r["reasoning_tokens"],
+                r["total_cost_usd"] or Decimal(0),
+                r["list_cost_usd"] or Decimal(0),
+                r["reported_cost_usd"] or Decimal(0),
+            )
+            sums[key] = [
+                a + int(b) if isinstance(b, bool) else a + b for a, b in zip(sums[key], deltas, strict=True)
+            ]
+        result[table] = {k: tuple(v) for k, v in sums.items()}
+    sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["session_id"] is not None:
+            sessions[r["session_id"]].append(r)
+    result["session_rollup"] = {
+        (sid,): (
+            _known(r["user_id"] for r in calls),
+            _known(r["team"] for r in calls),
+            _known(r["harness_name"] for r in calls),
+            max(r["workspace_repo"] or "" for r in calls),
+            min(r["ts"] for r in calls),
+            max(r["ts"] for r in calls),
+            len(calls),
+            sum(r["status"] == "error" for r in calls),
+            sum(r["total_cost_usd"] is None for r in calls),
+            sum(r["input_tokens"] for r in calls),
+            sum(r["output_tokens"] for r in calls),
+            sum(r["cache_read_tokens"] for r in calls),
+            sum(r["cache_write_tokens"] for r in calls),
+            sum((r["total_cost_usd"] or Decimal(0) for r in calls), Decimal(0)),
+        )
+        for sid, calls in sessions.items()
+    }
+    return result
+
+
+def stored_rollups(conn: psycopg.Connection[Any]) -> Rollups:
+    result: Rollups = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for table in ("spend_hourly", "spend_daily"):
+            result[table] = {
+                (r["bucket"], *(r[d] for d in DIMENSIONS)): tuple(r[m] for m in SPEND_MEASURES)
+                for r in cur.execute(f"SELECT * FROM {table}")
+            }
+        result["session_rollup"] = {
+            (r["session_id"],): tuple(r[c] for c in SESSION_COLUMNS)
+            for r in cur.execute("SELECT * FROM session_rollup")
+        }
+    return result
+
+
+def assert_rollups_exact(conn: psycopg.Connection[Any], pruned: Iterable[dict[str, Any]] = ()) -> None:
+    """Rollups equal the oracle over raw rows plus pruned ones, and `verify` agrees."""
+    expected = expected_rollups([*raw_rows(conn), *pruned])
+    stored = stored_rollups(conn)
+    for table in expected:
+        assert stored[table] == expected[table], f"{table} differs from the oracle"
+    conn.commit()  # verify needs an idle connection
+    differences = verify(conn).differences
+    assert differences == [], "\n".join(d.describe() for d in differences)
+
+
+def reset(conn: psycopg.Connection[Any]) -> None:
+    """Empty raw rows and rollups without firing triggers (TRUNCATE bypasses them)."""
+    conn.execute(f"TRUNCATE agent_spend_logs, {', '.join(ROLLUP_TABLES)}")
