@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from bridge.attributes import Attributes, InvalidNumber, text, token_count, without_content
 from bridge.mapping.call import Identity, ModelCall, Rejected, ReportedCost, Tokens
@@ -92,6 +92,35 @@ def log_hash_key(record: LogRecord) -> str:
     return f"log:{record_hash(record)}"
 
 
+def _call(
+    *,
+    ts_ns: int,
+    signal: Literal["trace", "log"],
+    trace_id: str | None,
+    span_id: str | None,
+    raw_attrs: Attributes,
+    duration_ms: float | None,
+    error: str | None,
+    reported: ReportedCost | None,
+    finish: object,
+    **fields: Any,
+) -> ModelCall:
+    """The parts every ModelCall derives the same way, whichever signal carried it."""
+    return ModelCall(
+        ts=ns_to_datetime(ts_ns),
+        signal=signal,
+        trace_id=trace_id,
+        span_id=span_id,
+        attributes=without_content(raw_attrs),
+        duration_ms=duration_ms,
+        status="error" if error else "ok",
+        error=error,
+        reported=reported or ReportedCost(),
+        finish_reasons=finish_reasons(finish),
+        **fields,
+    )
+
+
 def span_call(
     span: SpanRecord,
     *,
@@ -113,14 +142,20 @@ def span_call(
 ) -> ModelCall:
     """A span's start is the call's time; its status or an explicit error decides the outcome."""
     start_ns = checked_start_ns(span.start_ns, "span start_time_unix_nano")
-    duration_ms = (span.end_ns - start_ns) / 1e6 if span.end_ns >= start_ns else None
     if error is None and span.is_error:
         error = text(span.attrs, "error.type") or span.status_message or "error"
-    return ModelCall(
-        dedup_key=dedup_key,
-        ts=ns_to_datetime(start_ns),
-        source=source,
+    return _call(
+        ts_ns=start_ns,
         signal="trace",
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        raw_attrs=span.attrs,
+        duration_ms=(span.end_ns - start_ns) / 1e6 if span.end_ns >= start_ns else None,
+        error=error,
+        reported=reported,
+        finish=finish,
+        source=source,
+        dedup_key=dedup_key,
         model=model,
         tokens=tokens,
         identity=identity,
@@ -129,16 +164,8 @@ def span_call(
         response_model=response_model,
         api_dialect=api_dialect,
         operation=operation,
-        reported=reported or ReportedCost(),
-        duration_ms=duration_ms,
-        status="error" if error else "ok",
-        error=error,
         stop_reason=stop_reason,
-        finish_reasons=finish_reasons(finish),
-        trace_id=span.trace_id,
-        span_id=span.span_id,
         event_id=event_id,
-        attributes=without_content(span.attrs),
     )
 
 
@@ -163,12 +190,18 @@ def log_call(
     api_dialect: str | None = None,
 ) -> ModelCall:
     """A log record is written when the response is complete; its time stands for the call."""
-    ts_ns = checked_start_ns(record.time_ns or record.observed_ns, "log time_unix_nano")
-    return ModelCall(
-        dedup_key=dedup_key,
-        ts=ns_to_datetime(ts_ns),
-        source=source,
+    return _call(
+        ts_ns=checked_start_ns(record.time_ns or record.observed_ns, "log time_unix_nano"),
         signal="log",
+        trace_id=record.trace_id or None,
+        span_id=record.span_id or None,
+        raw_attrs=record.attrs,
+        duration_ms=duration_ms,
+        error=error,
+        reported=reported,
+        finish=finish,
+        source=source,
+        dedup_key=dedup_key,
         model=model,
         tokens=tokens,
         identity=identity,
@@ -177,16 +210,8 @@ def log_call(
         response_model=response_model,
         api_dialect=api_dialect,
         operation=operation,
-        reported=reported or ReportedCost(),
-        duration_ms=duration_ms,
-        status="error" if error else "ok",
-        error=error,
         stop_reason=stop_reason,
-        finish_reasons=finish_reasons(finish),
-        trace_id=record.trace_id or None,
-        span_id=record.span_id or None,
         event_id=event_id,
-        attributes=without_content(record.attrs),
     )
 
 
