@@ -32,12 +32,36 @@ _SELECT = ", ".join("COALESCE(s.team, u.team, 'unknown')" if c == "team" else f"
 CREATE_STAGING = (
     f"CREATE TEMP TABLE IF NOT EXISTS staging_calls AS SELECT {_COLS} FROM agent_spend_logs WITH NO DATA"
 )
+# The cost the emitter reported arrives on only one of a call's signals (Claude Code puts
+# cost_usd on its log event, not on its span). Whichever arrives first makes the row; a
+# later copy that carries the reported cost completes it (and nothing else): its costs
+# were computed from the same tokens with more knowledge.
+COST_COLUMNS = (
+    "input_cost_usd",
+    "output_cost_usd",
+    "cache_read_cost_usd",
+    "cache_write_cost_usd",
+    "total_cost_usd",
+    "cost_estimation",
+    "reported_cost_usd",
+    "list_cost_usd",
+    "cost_source",
+    "price_version",
+)
 INSERT_FROM_STAGING = f"""
     INSERT INTO agent_spend_logs ({_COLS})
     SELECT {_SELECT}
-    FROM staging_calls s LEFT JOIN users u ON u.user_id = s.user_id
-    ON CONFLICT (dedup_key) DO NOTHING
-    RETURNING dedup_key
+    FROM (
+        -- One row per call even if the batch holds several copies (ON CONFLICT DO UPDATE
+        -- may not touch a row twice); prefer the copy with a reported cost.
+        SELECT DISTINCT ON (dedup_key) * FROM staging_calls
+        ORDER BY dedup_key, reported_cost_usd IS NULL, ts
+    ) s LEFT JOIN users u ON u.user_id = s.user_id
+    ORDER BY s.dedup_key
+    ON CONFLICT (dedup_key) DO UPDATE SET ({", ".join(COST_COLUMNS)})
+        = ({", ".join("EXCLUDED." + c for c in COST_COLUMNS)})
+        WHERE agent_spend_logs.reported_cost_usd IS NULL AND EXCLUDED.reported_cost_usd IS NOT NULL
+    RETURNING dedup_key, xmax = 0 AS inserted
 """
 UPSERT_STATS = """
     INSERT INTO ingest_stats (bucket, signal, records_received, rows_written, duplicates_skipped, rejected)
@@ -247,7 +271,7 @@ class BatchWriter:
                     for row in rows:
                         copy.write_row(row)
                 cur.execute(INSERT_FROM_STAGING)
-                inserted = {r[0] for r in cur.fetchall()}
+                inserted = {key for key, is_new in cur.fetchall() if is_new}
             self._record_stats(cur, batch, rows, inserted)
         return inserted
 

@@ -213,3 +213,24 @@ def test_vercel_parent_and_child_trace_bills_the_child_once(bridge: BridgeProces
         )
     ]
     assert rows(database_url, "SELECT dedup_key FROM agent_spend_logs") == [("resp:msg_01E2E",)]
+
+
+def test_claude_code_span_before_its_event_still_gets_the_reported_cost(
+    bridge: BridgeProcess, database_url: str
+) -> None:
+    """The span has no cost_usd; the later event for the same request completes the row."""
+    with sdk_tracer(GrpcSpanExporter(endpoint=bridge.grpc_url, insecure=True), CLAUDE_RESOURCE) as tracer:
+        chat_span(tracer, "claude_code.llm_request", LLM_REQUEST_SPAN, start_ns=NOW_NS - 4_000_000_000)
+    assert rows(database_url, "SELECT reported_cost_usd FROM agent_spend_logs") == [(None,)]
+    request = API_REQUEST | {"cost_usd": CLAUDE_COST}
+    with claude_logger(GrpcLogExporter(endpoint=bridge.grpc_url, insecure=True)) as logger:
+        emit(logger, "claude_code.api_request", request)
+        emit(logger, "claude_code.api_request", request)
+    assert rows(database_url, COST_QUERY) == [CLAUDE_COSTS]
+    assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(1,)]
+    assert rows(database_url, "SELECT sum(rows_written), sum(duplicates_skipped) FROM ingest_stats") == [
+        (1, 2)
+    ]
+    # The completed costs reach the rollups too (ON CONFLICT DO UPDATE fires the update trigger).
+    assert rows(database_url, "SELECT * FROM spend_rollup_verify()") == []
+    assert rows(database_url, "SELECT sum(reported_cost_usd) FROM spend_hourly") == [(CLAUDE_COSTS[0],)]
