@@ -8,6 +8,19 @@ from typing import Any
 from bridge.mapping.call import ModelCall
 from bridge.pricing import Costs
 
+# What pricing decides; also what a later copy of a call may complete (see writer.py).
+COST_COLUMNS: tuple[str, ...] = (
+    "input_cost_usd",
+    "output_cost_usd",
+    "cache_read_cost_usd",
+    "cache_write_cost_usd",
+    "total_cost_usd",
+    "cost_estimation",
+    "reported_cost_usd",
+    "list_cost_usd",
+    "cost_source",
+    "price_version",
+)
 # Columns the bridge writes; the rest (id, ingest_ts) are defaulted by the database.
 COLUMNS: tuple[str, ...] = (
     "dedup_key",
@@ -39,16 +52,7 @@ COLUMNS: tuple[str, ...] = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
-    "input_cost_usd",
-    "output_cost_usd",
-    "cache_read_cost_usd",
-    "cache_write_cost_usd",
-    "total_cost_usd",
-    "cost_estimation",
-    "reported_cost_usd",
-    "list_cost_usd",
-    "cost_source",
-    "price_version",
+    *COST_COLUMNS,
     "duration_ms",
     "status",
     "error",

@@ -23,7 +23,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bridge.metrics import Metrics
-from bridge.rows import COLUMNS
+from bridge.rows import COLUMNS, COST_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +36,6 @@ CREATE_STAGING = (
 # cost_usd on its log event, not on its span). Whichever arrives first makes the row; a
 # later copy that carries the reported cost completes it (and nothing else): its costs
 # were computed from the same tokens with more knowledge.
-COST_COLUMNS = (
-    "input_cost_usd",
-    "output_cost_usd",
-    "cache_read_cost_usd",
-    "cache_write_cost_usd",
-    "total_cost_usd",
-    "cost_estimation",
-    "reported_cost_usd",
-    "list_cost_usd",
-    "cost_source",
-    "price_version",
-)
 INSERT_FROM_STAGING = f"""
     INSERT INTO agent_spend_logs ({_COLS})
     SELECT {_SELECT}

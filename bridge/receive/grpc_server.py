@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
@@ -14,17 +16,31 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
 
-from bridge.ingest import Ingestor
+from bridge.ingest import Ingestor, IngestOutcome
 from bridge.metrics import Metrics
 from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
+from bridge.receive.responses import logs_response, traces_response
 from bridge.writer import Overloaded
 
 log = logging.getLogger(__name__)
 
 
-def _unavailable(context: grpc.ServicerContext, exc: Exception) -> None:
-    # UNAVAILABLE is retryable for every OTLP exporter; the exporter backs off and resends.
-    context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+def _export(
+    metrics: Metrics,
+    signal: str,
+    handle: Callable[[], IngestOutcome],
+    respond: Callable[[IngestOutcome], Message],
+    context: grpc.ServicerContext,
+) -> Message:
+    try:
+        outcome = handle()
+    except Overloaded as exc:
+        metrics.requests.labels("grpc", signal, "unavailable").inc()
+        # UNAVAILABLE is retryable for every OTLP exporter; the exporter backs off and resends.
+        context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        raise  # unreachable: abort raises
+    metrics.requests.labels("grpc", signal, "ok").inc()
+    return respond(outcome)
 
 
 class TraceService(trace_grpc.TraceServiceServicer):
@@ -32,18 +48,9 @@ class TraceService(trace_grpc.TraceServiceServicer):
         self.ingestor, self.metrics = ingestor, metrics
 
     def Export(self, request: trace_pb.ExportTraceServiceRequest, context: grpc.ServicerContext) -> Any:
-        try:
-            outcome = self.ingestor.traces(request)
-        except Overloaded as exc:
-            self.metrics.requests.labels("grpc", "traces", "unavailable").inc()
-            _unavailable(context, exc)
-            raise  # unreachable: abort raises
-        self.metrics.requests.labels("grpc", "traces", "ok").inc()
-        response = trace_pb.ExportTraceServiceResponse()
-        if outcome.rejected:
-            response.partial_success.rejected_spans = outcome.rejected
-            response.partial_success.error_message = outcome.message
-        return response
+        return _export(
+            self.metrics, "traces", lambda: self.ingestor.traces(request), traces_response, context
+        )
 
 
 class LogsService(logs_grpc.LogsServiceServicer):
@@ -51,18 +58,7 @@ class LogsService(logs_grpc.LogsServiceServicer):
         self.ingestor, self.metrics = ingestor, metrics
 
     def Export(self, request: logs_pb.ExportLogsServiceRequest, context: grpc.ServicerContext) -> Any:
-        try:
-            outcome = self.ingestor.logs(request)
-        except Overloaded as exc:
-            self.metrics.requests.labels("grpc", "logs", "unavailable").inc()
-            _unavailable(context, exc)
-            raise
-        self.metrics.requests.labels("grpc", "logs", "ok").inc()
-        response = logs_pb.ExportLogsServiceResponse()
-        if outcome.rejected:
-            response.partial_success.rejected_log_records = outcome.rejected
-            response.partial_success.error_message = outcome.message
-        return response
+        return _export(self.metrics, "logs", lambda: self.ingestor.logs(request), logs_response, context)
 
 
 class MetricsService(metrics_grpc.MetricsServiceServicer):

@@ -16,10 +16,11 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metr
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
 from bridge.decode import DecodeError, decode_json, decode_protobuf, encode_json
-from bridge.ingest import Ingestor, IngestOutcome
+from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import MISSING, IngestAuth
 from bridge.receive.http_body import BodyError, decompress, read_raw
+from bridge.receive.responses import logs_response, traces_response
 from bridge.writer import Overloaded
 
 log = logging.getLogger(__name__)
@@ -29,22 +30,6 @@ JSON = "application/json"
 RETRY_AFTER_SECONDS = 5
 MAX_CONCURRENT_EXPORTS = 32
 SLOT_WAIT_SECONDS = 10
-
-
-def _traces_response(outcome: IngestOutcome) -> Message:
-    response = trace_pb.ExportTraceServiceResponse()
-    if outcome.rejected:
-        response.partial_success.rejected_spans = outcome.rejected
-        response.partial_success.error_message = outcome.message
-    return response
-
-
-def _logs_response(outcome: IngestOutcome) -> Message:
-    response = logs_pb.ExportLogsServiceResponse()
-    if outcome.rejected:
-        response.partial_success.rejected_log_records = outcome.rejected
-        response.partial_success.error_message = outcome.message
-    return response
 
 
 class OTLPHTTPServer(ThreadingHTTPServer):
@@ -73,12 +58,12 @@ class OTLPHTTPServer(ThreadingHTTPServer):
             "/v1/traces": (
                 "traces",
                 trace_pb.ExportTraceServiceRequest,
-                lambda req: _traces_response(ingestor.traces(req)),
+                lambda req: traces_response(ingestor.traces(req)),
             ),  # type: ignore[arg-type]
             "/v1/logs": (
                 "logs",
                 logs_pb.ExportLogsServiceRequest,
-                lambda req: _logs_response(ingestor.logs(req)),
+                lambda req: logs_response(ingestor.logs(req)),
             ),  # type: ignore[arg-type]
             "/v1/metrics": (
                 "metrics",
