@@ -114,6 +114,9 @@ def _stop(paths: LabPaths, name: str, timeout: float = 30) -> bool:
 
 
 def _grafana_command() -> list[str] | None:
+    home = os.environ.get("GRAFANA_HOME")
+    if home and Path(home, "bin", "grafana").exists():  # an unpacked standalone Grafana
+        return [str(Path(home, "bin", "grafana")), "server"]
     if binary := shutil.which("grafana"):
         return [binary, "server"]
     if binary := shutil.which("grafana-server"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -66,23 +67,51 @@ def test_seed_reports_an_unreachable_endpoint_clearly() -> None:
     assert result.returncode == 1 and "Error" in result.stderr
 
 
+FAKE_GRAFANA = """#!{python}
+# Stands in for Grafana: records how the lab started it and answers /api/health.
+import json, os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+os.makedirs(os.environ["GF_PATHS_DATA"], exist_ok=True)
+with open(os.path.join(os.environ["GF_PATHS_DATA"], "started.json"), "w") as f:
+    json.dump({{"argv": sys.argv[1:], "env": dict(os.environ)}}, f)
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.end_headers()
+HTTPServer(("127.0.0.1", int(os.environ["GF_SERVER_HTTP_PORT"])), H).serve_forever()
+"""
+
+
+def _fake_grafana_home(tmp_path: Path) -> Path:
+    home = tmp_path / "grafana-home"
+    (home / "bin").mkdir(parents=True)
+    (home / "conf").mkdir()
+    (home / "conf" / "defaults.ini").write_text("")
+    binary = home / "bin" / "grafana"
+    binary.write_text(FAKE_GRAFANA.format(python=sys.executable))
+    binary.chmod(0o755)
+    return home
+
+
 def test_lab_up_seed_down_clean(tmp_path: Path) -> None:
-    env = {"AGENT_SPEND_LAB_DIR": str(tmp_path / "lab"), "PATH": "/usr/bin:/bin"}
-    grpc_port, http_port, pg_port = _free_port(), _free_port(), _free_port()
+    lab_dir = tmp_path / "lab"
+    env = {
+        "AGENT_SPEND_LAB_DIR": str(lab_dir),
+        "PATH": "/usr/bin:/bin",
+        "GRAFANA_HOME": str(_fake_grafana_home(tmp_path)),
+    }
+    grpc_port, http_port, pg_port, grafana_port = _free_port(), _free_port(), _free_port(), _free_port()
+    ports = ["--grpc-port", str(grpc_port), "--http-port", str(http_port), "--pg-port", str(pg_port)]
     try:
-        up = _cli(
-            "lab",
-            "up",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--pg-port",
-            str(pg_port),
-            env=env,
-        )
+        up = _cli("lab", "up", *ports, "--grafana-port", str(grafana_port), env=env)
         assert up.returncode == 0, up.stdout + up.stderr
-        assert f"http://127.0.0.1:{grpc_port}" in up.stdout and "Grafana" in up.stdout
+        assert f"http://127.0.0.1:{grpc_port}" in up.stdout
+        assert f"Grafana        http://127.0.0.1:{grafana_port}" in up.stdout
+        started = json.loads((lab_dir / "grafana" / "started.json").read_text())
+        assert started["argv"] == ["server", "--homepath", env["GRAFANA_HOME"]]
+        assert started["env"]["GF_PATHS_PROVISIONING"] == str(ROOT / "deploy/grafana/provisioning")
+        assert started["env"]["AGENT_SPEND_DASHBOARDS_DIR"] == str(ROOT / "dashboards")
+        assert started["env"]["AGENT_SPEND_PG_HOST"] == f"127.0.0.1:{pg_port}"
         assert get(f"http://127.0.0.1:{http_port}/readyz") == (200, b"ready\n")
         url = _cli("lab", "database-url", env=env).stdout.strip()
         assert url.endswith(f":{pg_port}/agent_spend")
@@ -90,20 +119,11 @@ def test_lab_up_seed_down_clean(tmp_path: Path) -> None:
         assert seeded.returncode == 0, seeded.stderr
         assert rows(url, "SELECT count(*) FROM agent_spend_logs")[0][0] > 0
         # Running `lab up` again is harmless: same processes, same data.
-        again = _cli(
-            "lab",
-            "up",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--pg-port",
-            str(pg_port),
-            env=env,
-        )
+        again = _cli("lab", "up", *ports, "--grafana-port", str(grafana_port), env=env)
         assert again.returncode == 0, again.stderr
+        assert rows(url, "SELECT count(*) FROM agent_spend_logs")[0][0] > 0
         down = _cli("lab", "down", env=env)
-        assert down.returncode == 0 and "stopped bridge" in down.stdout
+        assert down.returncode == 0 and "stopped bridge" in down.stdout and "stopped grafana" in down.stdout
         assert (tmp_path / "lab" / "postgres" / "pgdata").exists(), "down keeps data"
     finally:
         clean = _cli("lab", "clean", env=env)
