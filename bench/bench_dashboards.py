@@ -42,7 +42,7 @@ from bridge.migrate import migrate  # noqa: E402
 from tests.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets  # noqa: E402
 
 DATABASE = "agent_spend_bench"
-ROLLUP_TABLES = ("spend_hourly", "spend_daily", "session_rollup")
+ROLLUP_TABLES = ("spend_hourly", "spend_daily", "spend_daily_coarse", "session_rollup")
 
 
 @dataclass
@@ -113,7 +113,7 @@ def best_ms(conn: psycopg.Connection[Any], query: str, repeat: int) -> float:
 
 def reads_rollups(conn: psycopg.Connection[Any], query: str) -> bool:
     plan = json.dumps(conn.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchone())  # type: ignore[arg-type]
-    return any(f'"{table}"' in plan for table in ROLLUP_TABLES[:2])
+    return any(f'"{table}"' in plan for table in ROLLUP_TABLES[:3])
 
 
 def time_panels(url: str, end: datetime, repeat: int) -> list[Timing]:
@@ -207,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         with psycopg.connect(url) as conn:
             sizes = conn.execute(
                 "SELECT (SELECT count(*) FROM agent_spend_logs), (SELECT count(*) FROM spend_hourly), "
-                "(SELECT count(*) FROM spend_daily), (SELECT count(*) FROM session_rollup)"
+                "(SELECT count(*) FROM spend_daily), (SELECT count(*) FROM spend_daily_coarse), "
+                "(SELECT count(*) FROM session_rollup)"
             ).fetchone()
-        print(f"raw rows, hourly, daily, sessions: {sizes}", file=sys.stderr)
+        print(f"raw rows, hourly, daily, daily coarse, sessions: {sizes}", file=sys.stderr)
         timings = time_panels(url, end, args.repeat)
         print(report(timings, args.rows))
         if not args.keep:

@@ -180,7 +180,9 @@ def load(url: str, count: int, days: int, end: datetime, log: Any = print) -> di
         conn.execute("SELECT * FROM spend_rollup_rebuild()")
         timings["rollup rebuild"] = time.perf_counter() - started
         started = time.perf_counter()
-        conn.execute("VACUUM (ANALYZE) agent_spend_logs, spend_hourly, spend_daily, session_rollup")
+        conn.execute(
+            "VACUUM (ANALYZE) agent_spend_logs, spend_hourly, spend_daily, spend_daily_coarse, session_rollup"
+        )
         timings["vacuum analyze"] = time.perf_counter() - started
     return timings
 
@@ -221,12 +223,29 @@ $$;
 """
 
 
+# 0005's coarse path (spend_totals) over the raw table as well.
+RAW_BETWEEN_COARSE = """
+CREATE FUNCTION raw_equivalent.spend_between_coarse(p_from timestamptz, p_to timestamptz)
+RETURNS SETOF public.spend_total_row
+LANGUAGE sql STABLE AS $$
+    SELECT team, model, provider, harness, environment, cost_estimation, is_ci, 1::numeric,
+           (status = 'error')::int::numeric, is_unpriced::int::numeric, is_long_context::int::numeric,
+           input_tokens::numeric, output_tokens::numeric, cache_read_tokens::numeric,
+           cache_write_tokens::numeric, reasoning_tokens::numeric, prompt_tokens::numeric,
+           total_tokens::numeric, cost_usd,
+           coalesce(list_cost_usd, 0), coalesce(reported_cost_usd, 0)
+    FROM public.spend_calls WHERE ts >= p_from AND ts <= p_to
+$$;
+"""
+
+
 def create_raw_equivalent(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RAW_SCHEMA)
         for grain in ("day", "hour"):
             conn.execute(RAW_VIEW.format(grain=grain))  # type: ignore[arg-type]
         conn.execute(RAW_BETWEEN)  # type: ignore[arg-type]
+        conn.execute(RAW_BETWEEN_COARSE)  # type: ignore[arg-type]
 
 
 def default_end() -> datetime:

@@ -167,7 +167,7 @@ def _connect(database_url: str) -> psycopg.Connection[Any]:
 
 @click.group("rollup")
 def rollup_group() -> None:
-    """Check and repair the pre-aggregated rollups (spend_hourly, spend_daily, session_rollup)."""
+    """Check and repair the pre-aggregated rollups (spend_hourly, spend_daily[_coarse], session_rollup)."""
 
 
 @rollup_group.command("verify")

@@ -186,7 +186,7 @@ WHERE $__timeFilter(bucket)"""
              description="Records already stored (same dedup key), skipped (ingest_stats)."),
         stat("Rejected records", ingest.format(column="coalesce(sum(rejected), 0)"), "short",
              description="Records the bridge refused (ingest_stats); reasons below."),
-        stat("Calls without cost", f"SELECT coalesce(sum(unpriced_calls), 0) FROM {ranged('spend_filtered')}",
+        stat("Calls without cost", f"SELECT coalesce(sum(unpriced_calls), 0) FROM {ranged('spend_totals')}",
              "short", description="Calls stored with total_cost_usd NULL: missing from every cost panel."),
         stat("Unknown user or team", f"SELECT coalesce(sum(calls), 0) FROM {ranged('unknown_identity')}",
              "short", description="Calls attributed to user 'unknown' or team 'unknown'."),

@@ -69,7 +69,7 @@ ORDER BY 1"""
         [
             piechart("Model mix", f"""
 SELECT model, sum(cost_usd) AS cost_usd
-FROM spend_filtered($__timeFrom(), $__timeTo(), {FILTER_ARGS})
+FROM spend_totals($__timeFrom(), $__timeTo(), {FILTER_ARGS})
 GROUP BY model
 ORDER BY 2 DESC""", USD, description="Share of the range's cost per model."),
             table("Metered vs subscription", f"""
@@ -230,7 +230,7 @@ ORDER BY 2 DESC
 LIMIT 20""", USD, decimals=2, description="Top 20 repositories by cost ('(none)': no repository reported)."),
             piechart("CI vs interactive", f"""
 SELECT CASE WHEN is_ci THEN 'CI' ELSE 'interactive' END AS kind, sum(cost_usd) AS cost_usd
-FROM spend_filtered($__timeFrom(), $__timeTo(), {FILTER_ARGS})
+FROM spend_totals($__timeFrom(), $__timeTo(), {FILTER_ARGS})
 GROUP BY 1
 ORDER BY 2 DESC""", USD, width=12, description="Cost of CI runs (workspace.is_ci) against interactive use."),
         ],

@@ -87,7 +87,17 @@ SESSION_COLUMNS = (
     "cache_write_tokens",
     "cost_usd",
 )
-ROLLUP_TABLES = ("spend_hourly", "spend_daily", "session_rollup", "session_archive", "retention_state")
+# spend_daily_coarse (0005): spend_daily without these three dimensions.
+COARSE_DROPPED = ("user_id", "workspace_repo", "workspace_branch")
+COARSE_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in COARSE_DROPPED)
+ROLLUP_TABLES = (
+    "spend_hourly",
+    "spend_daily",
+    "spend_daily_coarse",
+    "session_rollup",
+    "session_archive",
+    "retention_state",
+)
 
 Rollups = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
@@ -154,6 +164,12 @@ def expected_rollups(rows: Iterable[dict[str, Any]]) -> Rollups:
                 a + int(b) if isinstance(b, bool) else a + b for a, b in zip(sums[key], deltas, strict=True)
             ]
         result[table] = {k: tuple(v) for k, v in sums.items()}
+    coarse: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * len(SPEND_MEASURES))
+    keep = [i + 1 for i, d in enumerate(DIMENSIONS) if d not in COARSE_DROPPED]
+    for key, values in result["spend_daily"].items():
+        coarse_key = (key[0], *(key[i] for i in keep))
+        coarse[coarse_key] = [a + b for a, b in zip(coarse[coarse_key], values, strict=True)]
+    result["spend_daily_coarse"] = {k: tuple(v) for k, v in coarse.items()}
     sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         if r["session_id"] is not None:
@@ -188,6 +204,10 @@ def stored_rollups(conn: psycopg.Connection[Any]) -> Rollups:
                 (r["bucket"], *(r[d] for d in DIMENSIONS)): tuple(r[m] for m in SPEND_MEASURES)
                 for r in cur.execute(f"SELECT * FROM {table}")
             }
+        result["spend_daily_coarse"] = {
+            (r["bucket"], *(r[d] for d in COARSE_DIMENSIONS)): tuple(r[m] for m in SPEND_MEASURES)
+            for r in cur.execute("SELECT * FROM spend_daily_coarse")
+        }
         result["session_rollup"] = {
             (r["session_id"],): tuple(r[c] for c in SESSION_COLUMNS)
             for r in cur.execute("SELECT * FROM session_rollup")
