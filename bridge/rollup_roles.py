@@ -21,7 +21,6 @@ from psycopg import sql
 from bridge.rollups import DATABASE_URL
 
 GROUP = "agent_spend_reader"
-WRITE_TABLES = ("agent_spend_logs", "spend_hourly", "spend_daily", "session_rollup", "retention_state")
 
 ROLE_FLAGS = """
     SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls
@@ -29,12 +28,14 @@ ROLE_FLAGS = """
 """
 # Any write on our tables, or any read of raw rows, through whatever path (other
 # memberships, PUBLIC grants) makes the login unfit for Grafana.
+# Every table of the schema is checked, so tables added by later migrations are covered.
 EXCESS_PRIVILEGES = """
-    SELECT t.name
-    FROM unnest(%s::text[]) AS t (name)
-    WHERE to_regclass(t.name) IS NOT NULL
-      AND (has_table_privilege(%s, t.name, 'INSERT, UPDATE, DELETE, TRUNCATE')
-           OR (t.name = 'agent_spend_logs' AND has_table_privilege(%s, t.name, 'SELECT')))
+    SELECT c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()
+      AND (has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+           OR (c.relname = 'agent_spend_logs' AND has_table_privilege(%s, c.oid, 'SELECT')))
+    ORDER BY c.relname
 """
 
 
@@ -81,7 +82,7 @@ def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str
         # Defence in depth: even a future mistaken grant would not let a dashboard write.
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
         excess = [
-            r[0] for r in conn.execute(EXCESS_PRIVILEGES, (list(WRITE_TABLES), login, login)).fetchall()
+            r[0] for r in conn.execute(EXCESS_PRIVILEGES, (login, login)).fetchall()
         ]
         if excess:
             raise ReaderRoleError(

@@ -102,3 +102,16 @@ def test_reader_role_refuses_admin_roles_and_missing_passwords(database_url: str
             "SELECT pg_has_role(%s, 'agent_spend_reader', 'MEMBER')", (login,)
         ).fetchone() == (False,)
         conn.execute(sql.SQL("REVOKE ALL ON spend_hourly FROM {}").format(sql.Identifier(login)))
+
+
+def test_reader_role_checks_tables_added_by_later_migrations(database_url: str, login: str) -> None:
+    """The privilege check covers every table of the schema, not a list that can go stale."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
+        conn.execute(sql.SQL("GRANT UPDATE ON spend_daily_coarse TO {}").format(sql.Identifier(login)))
+    code, out = _reader_role(database_url, login, "pw")
+    assert code == 1 and "spend_daily_coarse" in out
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("REVOKE ALL ON spend_daily_coarse FROM {}").format(sql.Identifier(login)))
+    code, out = _reader_role(database_url, login, "pw")
+    assert code == 0, out
