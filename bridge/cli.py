@@ -97,7 +97,7 @@ def serve(
     ingest_tokens: tuple[str, ...],
 ) -> None:
     """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
-    from bridge.server import ServeOptions
+    from bridge.server import ServeError, ServeOptions
     from bridge.server import serve as run
 
     options = ServeOptions(
@@ -110,7 +110,11 @@ def serve(
         price_overrides=price_overrides,
         ingest_tokens=tuple(t for value in ingest_tokens for t in value.split(",") if t.strip()),
     )
-    sys.exit(run(options))
+    try:
+        code = run(options)
+    except ServeError as exc:
+        raise click.ClickException(f"{exc} (is another bridge running? choose another port)") from None
+    sys.exit(code)
 
 
 @main.command()

@@ -25,6 +25,10 @@ from bridge.writer import BatchWriter
 log = logging.getLogger(__name__)
 
 
+class ServeError(RuntimeError):
+    """The bridge cannot start (a port in use, a bad address); the message says which."""
+
+
 @dataclass
 class ServeOptions:
     database_url: str
@@ -67,23 +71,35 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
     )
     writer.start()
     auth = IngestAuth(options.ingest_tokens)
-    grpc_server, grpc_port = build_grpc_server(
-        ingestor,
-        metrics,
-        options.host,
-        options.grpc_port,
-        max_message_bytes=options.max_body_bytes,
-        auth=auth,
-    )
-    http_server = build_http_server(
-        ingestor,
-        metrics,
-        options.host,
-        options.http_port,
-        readiness=lambda: readiness_check(options.database_url),
-        max_body_bytes=options.max_body_bytes,
-        auth=auth,
-    )
+    try:
+        grpc_server, grpc_port = build_grpc_server(
+            ingestor,
+            metrics,
+            options.host,
+            options.grpc_port,
+            max_message_bytes=options.max_body_bytes,
+            auth=auth,
+        )
+    except OSError as exc:
+        writer.stop()
+        raise ServeError(
+            f"cannot listen for OTLP/gRPC on {options.host}:{options.grpc_port}: {exc}"
+        ) from None
+    try:
+        http_server = build_http_server(
+            ingestor,
+            metrics,
+            options.host,
+            options.http_port,
+            readiness=lambda: readiness_check(options.database_url),
+            max_body_bytes=options.max_body_bytes,
+            auth=auth,
+        )
+    except OSError as exc:
+        writer.stop()
+        raise ServeError(
+            f"cannot listen for OTLP/HTTP on {options.host}:{options.http_port}: {exc.strerror or exc}"
+        ) from None
     grpc_server.start()
     http_thread = threading.Thread(target=http_server.serve_forever, name="otlp-http", daemon=True)
     http_thread.start()

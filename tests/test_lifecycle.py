@@ -160,3 +160,29 @@ def test_edited_migration_is_refused(empty_database_url: str) -> None:
 def test_serve_requires_a_database_url() -> None:
     result = CliRunner().invoke(main, ["serve"], env={"AGENT_SPEND_DATABASE_URL": ""})
     assert result.exit_code == 2 and "--database-url" in result.output
+
+
+def test_second_bridge_on_the_same_ports_fails_clearly(database_url: str) -> None:
+    """gRPC would share a port through SO_REUSEPORT; the bridge turns that off and says why."""
+    import subprocess
+    import sys
+
+    first = start_bridge(database_url)
+    try:
+        grpc_port = first.grpc.rsplit(":", 1)[1]
+        http_port = first.http.rsplit(":", 1)[1]
+        for args in (
+            ["--grpc-port", grpc_port, "--http-port", "0"],
+            ["--grpc-port", "0", "--http-port", http_port],
+        ):
+            second = subprocess.run(
+                [sys.executable, "-m", "bridge", "serve", "--database-url", database_url, *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert second.returncode == 1
+            assert "cannot listen for OTLP/" in second.stderr and "Traceback" not in second.stderr
+        assert post(f"{first.http_url}/v1/traces", spans(1))[0] == 200
+    finally:
+        assert first.stop() == 0

@@ -90,12 +90,17 @@ def build_grpc_server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            # Without this a second bridge on the same port would silently share it.
+            ("grpc.so_reuseport", 0),
         ],
     )
     trace_grpc.add_TraceServiceServicer_to_server(TraceService(ingestor, metrics), server)
     logs_grpc.add_LogsServiceServicer_to_server(LogsService(ingestor, metrics), server)
     metrics_grpc.add_MetricsServiceServicer_to_server(MetricsService(metrics), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc reports bind failures as RuntimeError
+        raise OSError(str(exc)) from None
     if bound == 0:
         raise OSError(f"cannot bind gRPC on {host}:{port}")
     return server, bound
