@@ -239,6 +239,46 @@ $$;
 """
 
 
+# 0006's dimension rollups (spend_users, spend_repos, spend_user_days, spend_hour_totals)
+# over the raw table as well: the same views and row functions, computed from raw calls.
+MEASURES = """sum(calls) AS calls, sum(error_calls) AS error_calls, sum(unpriced_calls) AS unpriced_calls,
+       sum(long_context_calls) AS long_context_calls, sum(input_tokens) AS input_tokens,
+       sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cache_read_tokens,
+       sum(cache_write_tokens) AS cache_write_tokens, sum(reasoning_tokens) AS reasoning_tokens,
+       sum(prompt_tokens) AS prompt_tokens, sum(total_tokens) AS total_tokens, sum(cost_usd) AS cost_usd,
+       sum(list_cost_usd) AS list_cost_usd, sum(reported_cost_usd) AS reported_cost_usd"""
+RAW_DIMENSION_VIEWS = f"""
+CREATE VIEW raw_equivalent.spend_by_day_user AS
+SELECT bucket, user_id, team, model, environment, is_ci, is_developer, {MEASURES}
+FROM raw_equivalent.spend_by_day GROUP BY 1, 2, 3, 4, 5, 6, 7;
+CREATE VIEW raw_equivalent.spend_by_day_repo AS
+SELECT bucket, repository, branch, is_ci, team, environment, user_id, is_developer, {MEASURES}
+FROM raw_equivalent.spend_by_day GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+CREATE VIEW raw_equivalent.spend_by_hour_coarse AS
+SELECT bucket, team, model, harness, environment, {MEASURES}
+FROM raw_equivalent.spend_by_hour GROUP BY 1, 2, 3, 4, 5;
+"""
+RAW_BETWEEN_DIMENSIONS = """
+CREATE FUNCTION raw_equivalent.spend_between_user(p_from timestamptz, p_to timestamptz)
+RETURNS SETOF public.spend_user_row
+LANGUAGE sql STABLE AS $$
+    SELECT user_id, team, model, environment, is_ci, is_developer, calls, error_calls, unpriced_calls,
+           long_context_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+           reasoning_tokens, prompt_tokens, total_tokens, cost_usd, list_cost_usd, reported_cost_usd
+    FROM raw_equivalent.spend_between(p_from, p_to)
+$$;
+CREATE FUNCTION raw_equivalent.spend_between_repo(p_from timestamptz, p_to timestamptz)
+RETURNS SETOF public.spend_repo_row
+LANGUAGE sql STABLE AS $$
+    SELECT user_id, team, repository, branch, environment, is_ci, is_developer, calls, error_calls,
+           unpriced_calls, long_context_calls, input_tokens, output_tokens, cache_read_tokens,
+           cache_write_tokens, reasoning_tokens, prompt_tokens, total_tokens, cost_usd, list_cost_usd,
+           reported_cost_usd
+    FROM raw_equivalent.spend_between(p_from, p_to)
+$$;
+"""
+
+
 def create_raw_equivalent(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RAW_SCHEMA)
@@ -246,6 +286,8 @@ def create_raw_equivalent(url: str) -> None:
             conn.execute(RAW_VIEW.format(grain=grain))  # type: ignore[arg-type]
         conn.execute(RAW_BETWEEN)  # type: ignore[arg-type]
         conn.execute(RAW_BETWEEN_COARSE)  # type: ignore[arg-type]
+        conn.execute(RAW_DIMENSION_VIEWS)  # type: ignore[arg-type]
+        conn.execute(RAW_BETWEEN_DIMENSIONS)  # type: ignore[arg-type]
 
 
 def default_end() -> datetime:

@@ -81,9 +81,7 @@ def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(GROUP), role))
         # Defence in depth: even a future mistaken grant would not let a dashboard write.
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
-        excess = [
-            r[0] for r in conn.execute(EXCESS_PRIVILEGES, (login, login)).fetchall()
-        ]
+        excess = [r[0] for r in conn.execute(EXCESS_PRIVILEGES, (login, login)).fetchall()]
         if excess:
             raise ReaderRoleError(
                 f"role {login!r} would still be able to write or read raw rows on {', '.join(excess)} "

@@ -54,8 +54,7 @@ SELECT $__timeGroupAlias(bucket, '1d'),
        sum(cost_usd) FILTER (WHERE is_developer)
          / nullif(count(DISTINCT user_id) FILTER (WHERE is_developer AND calls > 0), 0)
          AS "cost per developer"
-FROM spend_by_day
-WHERE $__timeFilter(bucket) AND {view_filters()}
+FROM spend_user_days($__timeFrom(), $__timeTo(), {FILTER_ARGS})
 GROUP BY 1
 ORDER BY 1"""
     rows = [
@@ -174,8 +173,7 @@ ORDER BY 1""", USD, decimals=2, stacked=False, timeFrom="6h",
                        "time picker says, because it reads the raw table."),
             timeseries("Cost per hour", f"""
 SELECT $__timeGroupAlias(bucket, '1h'), sum(cost_usd) AS cost
-FROM spend_by_hour
-WHERE $__timeFilter(bucket) AND {view_filters()}
+FROM spend_hour_totals($__timeFrom(), $__timeTo(), {FILTER_ARGS})
 GROUP BY 1
 ORDER BY 1""", USD, decimals=2, stacked=False, description="Hourly cost from the hourly rollup."),
         ],

@@ -90,10 +90,20 @@ SESSION_COLUMNS = (
 # spend_daily_coarse (0005): spend_daily without these three dimensions.
 COARSE_DROPPED = ("user_id", "workspace_repo", "workspace_branch")
 COARSE_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in COARSE_DROPPED)
+# The dimension rollups (0006): (fine table they re-aggregate, their dimensions in table order).
+DIMENSION_ROLLUPS = {
+    "spend_hourly_coarse": ("spend_hourly", ("team", "model", "harness_name", "environment")),
+    "spend_daily_user": ("spend_daily", ("user_id", "team", "model", "environment", "workspace_is_ci")),
+    "spend_daily_repo": (
+        "spend_daily",
+        ("workspace_repo", "workspace_branch", "workspace_is_ci", "team", "environment", "user_id"),
+    ),
+}
 ROLLUP_TABLES = (
     "spend_hourly",
     "spend_daily",
     "spend_daily_coarse",
+    *DIMENSION_ROLLUPS,
     "session_rollup",
     "session_archive",
     "retention_state",
@@ -170,6 +180,13 @@ def expected_rollups(rows: Iterable[dict[str, Any]]) -> Rollups:
         coarse_key = (key[0], *(key[i] for i in keep))
         coarse[coarse_key] = [a + b for a, b in zip(coarse[coarse_key], values, strict=True)]
     result["spend_daily_coarse"] = {k: tuple(v) for k, v in coarse.items()}
+    for table, (fine, dimensions) in DIMENSION_ROLLUPS.items():
+        projected: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * len(SPEND_MEASURES))
+        positions = [DIMENSIONS.index(d) + 1 for d in dimensions]
+        for key, values in result[fine].items():
+            projected_key = (key[0], *(key[i] for i in positions))
+            projected[projected_key] = [a + b for a, b in zip(projected[projected_key], values, strict=True)]
+        result[table] = {k: tuple(v) for k, v in projected.items()}
     sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         if r["session_id"] is not None:
@@ -208,6 +225,11 @@ def stored_rollups(conn: psycopg.Connection[Any]) -> Rollups:
             (r["bucket"], *(r[d] for d in COARSE_DIMENSIONS)): tuple(r[m] for m in SPEND_MEASURES)
             for r in cur.execute("SELECT * FROM spend_daily_coarse")
         }
+        for table, (_, dimensions) in DIMENSION_ROLLUPS.items():
+            result[table] = {
+                (r["bucket"], *(r[d] for d in dimensions)): tuple(r[m] for m in SPEND_MEASURES)
+                for r in cur.execute(f"SELECT * FROM {table}")
+            }
         result["session_rollup"] = {
             (r["session_id"],): tuple(r[c] for c in SESSION_COLUMNS)
             for r in cur.execute("SELECT * FROM session_rollup")
