@@ -198,13 +198,15 @@ def up(paths: LabPaths, grpc_port: int, http_port: int, pg_port: int, grafana_po
 def _grafana_up(paths: LabPaths, pg_port: int, grafana_port: int) -> None:
     command, home = _grafana_command(), _grafana_home()
     if command is None or home is None:
-        click.echo("  Grafana        not installed here. To see the dashboards, either install Grafana OSS")
-        click.echo(
-            "                 (https://grafana.com/grafana/download) and re-run `make lab`, or, on a machine"
-        )
-        click.echo(
-            "                 with Docker, run `make grafana` (Grafana in a container on the host network)."
-        )
+        for line in (
+            "  Grafana        not found (no `grafana` on PATH, no GRAFANA_HOME). One command gets it:",
+            "                   macOS: `brew install grafana && make lab`",
+            "                   Debian/Ubuntu (Grafana APT repo): `sudo apt-get install grafana && make lab`",
+            "                   any OS with Docker: `make grafana`",
+            "                 or unpack Grafana OSS from grafana.com/grafana/download, then",
+            "                 `GRAFANA_HOME=/path/to/grafana make lab` (uses deploy/grafana/provisioning).",
+        ):
+            click.echo(line)
         return
     if _alive(paths.pid("grafana")) is None:
         env = {

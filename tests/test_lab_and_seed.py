@@ -128,3 +128,15 @@ def test_lab_up_seed_down_clean(tmp_path: Path) -> None:
     finally:
         clean = _cli("lab", "clean", env=env)
     assert clean.returncode == 0 and not (tmp_path / "lab").exists()
+
+
+def test_lab_without_grafana_says_how_to_get_it(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bridge import lab
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("GRAFANA_HOME", raising=False)
+    monkeypatch.setattr(lab, "_grafana_home", lambda: None)
+    lab._grafana_up(lab.LabPaths(tmp_path), pg_port=1, grafana_port=2)
+    out = capsys.readouterr().out
+    assert "make grafana" in out and "GRAFANA_HOME=" in out and "brew install grafana" in out
+    assert not (tmp_path / ".lab" / "grafana.pid").exists()
