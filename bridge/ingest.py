@@ -59,7 +59,7 @@ class Ingestor:
                 call.identity.team = self.teams.team_of(call.identity.user_id)
             costs = self.pricer.price(call)
             if costs.source == "none" and costs.estimation != "subscription":
-                self.metrics.unpriced.labels(call.model).inc()
+                self.metrics.count_unpriced(call.model)
             rows.append(to_row(call, costs))
             self.metrics.model_calls.labels(signal, call.source).inc()
         rejections = [(r.reason, r.example) for r in mapped.rejections]

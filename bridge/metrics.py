@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+MAX_UNPRICED_SERIES = 200
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -33,6 +35,7 @@ class Metrics:
         self.rejected = Counter(
             "agent_spend_records_rejected", "Records refused as invalid model calls", ["signal"], registry=r
         )
+        self._unpriced_models: set[str] = set()
         self.unpriced = Counter(
             "agent_spend_unpriced_calls", "Model calls whose model has no known price", ["model"], registry=r
         )
@@ -52,6 +55,13 @@ class Metrics:
         self.database_up = Gauge(
             "agent_spend_database_up", "1 when the last write or probe succeeded", registry=r
         )
+
+    def count_unpriced(self, model: str) -> None:
+        """One series per unknown model, but bounded: junk model names must not grow memory."""
+        if model not in self._unpriced_models and len(self._unpriced_models) >= MAX_UNPRICED_SERIES:
+            model = "(other)"
+        self._unpriced_models.add(model)
+        self.unpriced.labels(model).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bridge.rows import COST_COLUMNS
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -49,17 +51,8 @@ SCAN = f"""
     FROM agent_spend_logs
     WHERE ts >= %s AND (%s::timestamptz IS NULL OR ts < %s)
 """
-NEW_COLUMNS = (
-    "input_cost_usd",
-    "output_cost_usd",
-    "cache_read_cost_usd",
-    "cache_write_cost_usd",
-    "total_cost_usd",
-    "cost_estimation",
-    "list_cost_usd",
-    "cost_source",
-    "price_version",
-)
+# Everything pricing decides except what the emitter said, which repricing never touches.
+NEW_COLUMNS = tuple(c for c in COST_COLUMNS if c != "reported_cost_usd")
 CREATE_CHANGES = """
     CREATE TEMP TABLE reprice_changes (
         seq BIGINT, id BIGINT, ts TIMESTAMPTZ, model TEXT,

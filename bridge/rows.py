@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.mapping.call import ModelCall
-from bridge.pricing import Costs
+if TYPE_CHECKING:  # keep this module light: reprice's CLI imports it at start-up
+    from bridge.mapping.call import ModelCall
+    from bridge.pricing import Costs
 
 # What pricing decides; also what a later copy of a call may complete (see writer.py).
 COST_COLUMNS: tuple[str, ...] = (
