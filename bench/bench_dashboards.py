@@ -49,6 +49,7 @@ ROLLUP_TABLES = (
     "spend_hourly_coarse",
     "spend_daily_user",
     "spend_daily_repo",
+    "spend_hourly_team",
     "session_rollup",
 )
 
@@ -124,7 +125,7 @@ def reads_rollups(conn: psycopg.Connection[Any], query: str) -> bool:
     return any(f'"{table}"' in plan for table in ROLLUP_TABLES[:-1])
 
 
-def time_panels(url: str, end: datetime, repeat: int) -> list[Timing]:
+def time_panels(url: str, end: datetime, repeat: int, only: str = "", raw: bool = True) -> list[Timing]:
     dashboards = [json.loads(p.read_text()) for p in sorted((ROOT / "dashboards").glob("*.json"))]
     timings: list[Timing] = []
     with psycopg.connect(url, autocommit=True) as conn:
@@ -137,6 +138,8 @@ def time_panels(url: str, end: datetime, repeat: int) -> list[Timing]:
                 if days == 90:
                     timings += [Timing(f"{dashboard['uid']} / {n}", 0.0, ms, None) for n, ms in var_timings]
             for panel, target in sql_targets(dashboard):
+                if only.lower() not in panel["title"].lower():
+                    continue
                 queries = {}
                 for days, (start, stop) in ranges.items():
                     start, stop = panel_range(panel, start, stop)
@@ -144,7 +147,7 @@ def time_panels(url: str, end: datetime, repeat: int) -> list[Timing]:
                     queries[days] = render(target["rawSql"], start, stop, variables[days], interval)
                 ms = {days: best_ms(conn, q, repeat) for days, q in queries.items()}
                 raw_ms = None
-                if queries[7] != queries[90] and reads_rollups(conn, queries[90]):
+                if raw and queries[7] != queries[90] and reads_rollups(conn, queries[90]):
                     conn.execute("SET search_path = raw_equivalent, public")
                     raw_ms = best_ms(conn, queries[90], 1)
                     conn.execute("RESET search_path")
@@ -192,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="reuse a loaded bench database if present, keep it"
     )
+    parser.add_argument("--only", default="", help="time only panels whose title contains this text")
+    parser.add_argument("--no-raw", action="store_true", help="skip the (slow) raw-table comparison")
     args = parser.parse_args(argv)
 
     with server(args.database_url) as server_url:
@@ -219,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 "(SELECT count(*) FROM session_rollup)"
             ).fetchone()
         print(f"raw rows, hourly, daily, daily coarse, sessions: {sizes}", file=sys.stderr)
-        timings = time_panels(url, end, args.repeat)
+        timings = time_panels(url, end, args.repeat, args.only, raw=not args.no_raw)
         print(report(timings, args.rows))
         if not args.keep:
             with psycopg.connect(server_url, autocommit=True) as conn:

@@ -50,12 +50,8 @@ def org_overview() -> dict[str, Any]:
              description="Input + cache read + cache write + output tokens."),
     ]  # fmt: skip
     per_dev_daily = f"""
-SELECT $__timeGroupAlias(bucket, '1d'),
-       sum(cost_usd) FILTER (WHERE is_developer)
-         / nullif(count(DISTINCT user_id) FILTER (WHERE is_developer AND calls > 0), 0)
-         AS "cost per developer"
-FROM spend_user_days($__timeFrom(), $__timeTo(), {FILTER_ARGS})
-GROUP BY 1
+SELECT $__timeGroupAlias(bucket, '1d'), cost_per_developer_usd AS "cost per developer"
+FROM developer_cost_per_day($__timeFrom(), $__timeTo(), {FILTER_ARGS})
 ORDER BY 1"""
     rows = [
         stats,

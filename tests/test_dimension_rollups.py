@@ -105,7 +105,7 @@ def test_daily_and_hourly_series_equal_the_fine_views(seeded: psycopg.Connection
             "spend_by_day",
             "bucket, user_id, team, model, is_developer",
         ),
-        "spend_hour_totals": ("spend_by_hour", "bucket, team, model, harness, environment"),
+        "spend_hour_totals": ("spend_by_hour", "bucket, team, environment"),
     }
     for start, end, filters in _cases(8, 24):
         params = (start, end, *(filters[n] for n in FILTER_NAMES))
@@ -157,8 +157,11 @@ def _call(function: str, **selected: str) -> str:
         ),
         ("repository_summary", "spend_daily ", {"model": "m"}),
         ("repository_summary", "spend_daily ", {"harness": "codex"}),
-        # spend_hourly_coarse honours environment, team, model and harness; not user or repository.
-        ("spend_hour_totals", "spend_hourly_coarse", {}),
+        # spend_hourly_team (0007) honours environment and team, spend_hourly_coarse model and
+        # harness as well; neither honours user or repository.
+        ("spend_hour_totals", "spend_hourly_team", {}),
+        ("spend_hour_totals", "spend_hourly_team", {"environment": "prod", "team": "x"}),
+        ("spend_hour_totals", "spend_hourly_coarse", {"model": "m"}),
         (
             "spend_hour_totals",
             "spend_hourly_coarse",
@@ -175,9 +178,15 @@ def test_dimension_rollups_only_when_the_filters_allow(
         plan = _plan(conn, _call(function, **filters)) + " "
     assert f"on {table}" in plan, plan
     # The daily rollups replace spend_daily for whole days (edges stay hourly and raw);
-    # spend_hourly_coarse replaces spend_hourly.
-    others = {"spend_daily_user", "spend_daily_repo", "spend_hourly_coarse", "spend_daily "} - {table}
-    if table == "spend_hourly_coarse":
+    # spend_hourly_coarse / spend_hourly_team replace spend_hourly.
+    others = {
+        "spend_daily_user",
+        "spend_daily_repo",
+        "spend_hourly_coarse",
+        "spend_hourly_team",
+        "spend_daily ",
+    } - {table}
+    if table in ("spend_hourly_coarse", "spend_hourly_team"):
         others.add("spend_hourly ")
     for other in others:
         assert f"on {other}" not in plan, (other, plan)
@@ -213,8 +222,11 @@ def test_triggers_retention_and_rebuild_keep_the_dimension_rollups_exact(databas
         assert_rollups_exact(conn, pruned)
 
 
-def test_migration_backfills_the_dimension_rollups_including_history(empty_database_url: str) -> None:
-    dimension = next(m for m in available() if m.version == "0006_dimension_rollups")
+@pytest.mark.parametrize("version", ["0006_dimension_rollups", "0007_rollup_registry"])
+def test_migration_backfills_the_dimension_rollups_including_history(
+    empty_database_url: str, version: str
+) -> None:
+    dimension = next(m for m in available() if m.version == version)
     earlier = [m for m in available() if m.version < dimension.version]
     horizon = BASE - timedelta(days=2)
     rng = random.Random(12)

@@ -90,7 +90,7 @@ SESSION_COLUMNS = (
 # spend_daily_coarse (0005): spend_daily without these three dimensions.
 COARSE_DROPPED = ("user_id", "workspace_repo", "workspace_branch")
 COARSE_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in COARSE_DROPPED)
-# The dimension rollups (0006): (fine table they re-aggregate, their dimensions in table order).
+# The dimension rollups (0006, 0007): (fine table they re-aggregate, their dimensions in table order).
 DIMENSION_ROLLUPS = {
     "spend_hourly_coarse": ("spend_hourly", ("team", "model", "harness_name", "environment")),
     "spend_daily_user": ("spend_daily", ("user_id", "team", "model", "environment", "workspace_is_ci")),
@@ -98,6 +98,8 @@ DIMENSION_ROLLUPS = {
         "spend_daily",
         ("workspace_repo", "workspace_branch", "workspace_is_ci", "team", "environment", "user_id"),
     ),
+    # 0007
+    "spend_hourly_team": ("spend_hourly", ("team", "environment")),
 }
 ROLLUP_TABLES = (
     "spend_hourly",
