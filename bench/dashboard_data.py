@@ -249,9 +249,14 @@ RAW_DIMENSION_VIEWS = f"""
 CREATE VIEW raw_equivalent.spend_by_day_user AS
 SELECT bucket, user_id, team, model, environment, is_ci, is_developer, {MEASURES}
 FROM raw_equivalent.spend_by_day GROUP BY 1, 2, 3, 4, 5, 6, 7;
-CREATE VIEW raw_equivalent.spend_by_day_repo AS
-SELECT bucket, repository, branch, is_ci, team, environment, user_id, is_developer, {MEASURES}
-FROM raw_equivalent.spend_by_day GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+CREATE VIEW raw_equivalent.spend_daily_repo AS
+SELECT date_trunc('day', ts, 'UTC') AS bucket, coalesce(workspace_repo, '') AS workspace_repo,
+       coalesce(workspace_branch, '') AS workspace_branch, workspace_is_ci, team, environment, user_id,
+       count(*) AS calls, sum(coalesce(total_cost_usd, 0)) AS cost_usd,
+       sum(coalesce(list_cost_usd, 0)) AS list_cost_usd, sum(input_tokens)::numeric AS input_tokens,
+       sum(output_tokens)::numeric AS output_tokens, sum(cache_read_tokens)::numeric AS cache_read_tokens,
+       sum(cache_write_tokens)::numeric AS cache_write_tokens
+FROM public.agent_spend_logs GROUP BY 1, 2, 3, 4, 5, 6, 7;
 CREATE VIEW raw_equivalent.spend_by_hour_coarse AS
 SELECT bucket, team, model, harness, environment, {MEASURES}
 FROM raw_equivalent.spend_by_hour GROUP BY 1, 2, 3, 4, 5;
@@ -266,15 +271,6 @@ LANGUAGE sql STABLE AS $$
     SELECT user_id, team, model, environment, is_ci, is_developer, calls, error_calls, unpriced_calls,
            long_context_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
            reasoning_tokens, prompt_tokens, total_tokens, cost_usd, list_cost_usd, reported_cost_usd
-    FROM raw_equivalent.spend_between(p_from, p_to)
-$$;
-CREATE FUNCTION raw_equivalent.spend_between_repo(p_from timestamptz, p_to timestamptz)
-RETURNS SETOF public.spend_repo_row
-LANGUAGE sql STABLE AS $$
-    SELECT user_id, team, repository, branch, environment, is_ci, is_developer, calls, error_calls,
-           unpriced_calls, long_context_calls, input_tokens, output_tokens, cache_read_tokens,
-           cache_write_tokens, reasoning_tokens, prompt_tokens, total_tokens, cost_usd, list_cost_usd,
-           reported_cost_usd
     FROM raw_equivalent.spend_between(p_from, p_to)
 $$;
 """

@@ -14,7 +14,10 @@
 -- Read side, each result unchanged:
 --   repository_summary  counts developers per branch by grouping per (branch, user) first,
 --                       a hash aggregate, instead of count(DISTINCT), which sorted every
---                       input row (the same change 0006 made to org_totals / team_summary).
+--                       input row (the same change 0006 made to org_totals / team_summary),
+--                       and reads repository_rows: the whole days summed per key in their
+--                       branch, four measures instead of fourteen (0006's spend_repos and
+--                       spend_between_repo are dropped).
 --   developer_cost_per_day  the "Cost per active developer per day" series as a function
 --                       (it was a count(DISTINCT) in the panel SQL).
 --   spend_hour_totals   gains the spend_hourly_team branch; its result drops the model and
@@ -361,6 +364,51 @@ AS $$
     GROUP BY u.bucket
 $$;
 
+-- The rows repository_summary aggregates, with only the measures it shows: 0006's
+-- spend_between_repo carried all fourteen through the UNION and spilled at the default
+-- work_mem. Same five disjoint branches and boundaries as spend_between; the whole days
+-- are summed per key inside their branch (90 daily rows per key become one).
+CREATE FUNCTION repository_rows(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (repository text, branch text, user_id text, team text, environment text, is_ci boolean,
+               calls numeric, cost_usd numeric, list_cost_usd numeric, total_tokens numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT c.repository, c.branch, c.user_id, c.team, c.environment, c.is_ci, 1::numeric, c.cost_usd::numeric,
+           coalesce(c.list_cost_usd, 0)::numeric, c.total_tokens::numeric
+    FROM spend_calls c
+    WHERE c.ts >= (SELECT b.lo FROM spend_range_bounds(p_from, p_to) b)
+      AND c.ts < (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+    UNION ALL
+    SELECT h.repository, h.branch, h.user_id, h.team, h.environment, h.is_ci, h.calls, h.cost_usd,
+           h.list_cost_usd, h.total_tokens
+    FROM spend_by_hour h
+    WHERE h.bucket >= (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b)
+      AND h.bucket < (SELECT b.hourly_end FROM spend_range_bounds(p_from, p_to) b)
+    UNION ALL
+    SELECT CASE WHEN d.workspace_repo = '' THEN '(none)' ELSE d.workspace_repo END,
+           CASE WHEN d.workspace_branch = '' THEN '(none)' ELSE d.workspace_branch END,
+           d.user_id, d.team, d.environment, d.workspace_is_ci, sum(d.calls), sum(d.cost_usd),
+           sum(d.list_cost_usd), sum(d.input_tokens + d.cache_read_tokens + d.cache_write_tokens + d.output_tokens)
+    FROM spend_daily_repo d
+    WHERE d.bucket >= (SELECT b.ds FROM spend_range_bounds(p_from, p_to) b)
+      AND d.bucket < (SELECT b.de FROM spend_range_bounds(p_from, p_to) b)
+    GROUP BY d.workspace_repo, d.workspace_branch, d.user_id, d.team, d.environment, d.workspace_is_ci
+    UNION ALL
+    SELECT h.repository, h.branch, h.user_id, h.team, h.environment, h.is_ci, h.calls, h.cost_usd,
+           h.list_cost_usd, h.total_tokens
+    FROM spend_by_hour h
+    WHERE h.bucket >= (SELECT b.de FROM spend_range_bounds(p_from, p_to) b)
+      AND h.bucket < (SELECT b.he FROM spend_range_bounds(p_from, p_to) b)
+    UNION ALL
+    SELECT c.repository, c.branch, c.user_id, c.team, c.environment, c.is_ci, 1::numeric, c.cost_usd::numeric,
+           coalesce(c.list_cost_usd, 0)::numeric, c.total_tokens::numeric
+    FROM spend_calls c
+    WHERE c.ts >= (SELECT b.he FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+$$;
+
+-- Developers per branch are counted by grouping per (branch, user) first, a hash
+-- aggregate, instead of count(DISTINCT), which sorted every input row. With a model or
+-- harness filter (spend_daily_repo has neither) the rows come from spend_filtered.
 CREATE OR REPLACE FUNCTION repository_summary(
     p_from timestamptz, p_to timestamptz,
     p_environment text[] DEFAULT '{__all}', p_team text[] DEFAULT '{__all}', p_user text[] DEFAULT '{__all}',
@@ -372,20 +420,32 @@ CREATE OR REPLACE FUNCTION repository_summary(
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT u.repository, u.branch, sum(u.cost_usd), sum(u.list_cost_usd), sum(u.calls),
-           count(*) FILTER (WHERE u.is_developer AND u.active),
-           coalesce(sum(u.ci_cost_usd), 0), coalesce(sum(u.interactive_cost_usd), 0),
-           sum(u.ci_cost_usd) / nullif(sum(u.cost_usd), 0), sum(u.total_tokens)
+           count(*) FILTER (WHERE NOT u.is_ci AND u.user_id <> 'unknown' AND u.calls > 0),
+           coalesce(sum(u.cost_usd) FILTER (WHERE u.is_ci), 0), coalesce(sum(u.cost_usd) FILTER (WHERE NOT u.is_ci), 0),
+           sum(u.cost_usd) FILTER (WHERE u.is_ci) / nullif(sum(u.cost_usd), 0), sum(u.total_tokens)
     FROM (
-        SELECT s.repository, s.branch, s.user_id, s.is_developer, bool_or(s.calls > 0) AS active,
-               sum(s.cost_usd) AS cost_usd, sum(s.list_cost_usd) AS list_cost_usd, sum(s.calls) AS calls,
-               sum(s.cost_usd) FILTER (WHERE s.is_ci) AS ci_cost_usd,
-               sum(s.cost_usd) FILTER (WHERE NOT s.is_ci) AS interactive_cost_usd,
-               sum(s.total_tokens) AS total_tokens
-        FROM spend_repos(p_from, p_to, p_environment, p_team, p_user, p_model, p_harness, p_repository) s
-        GROUP BY s.repository, s.branch, s.user_id, s.is_developer
+        SELECT r.repository, r.branch, r.user_id, r.is_ci, sum(r.calls) AS calls, sum(r.cost_usd) AS cost_usd,
+               sum(r.list_cost_usd) AS list_cost_usd, sum(r.total_tokens) AS total_tokens
+        FROM (
+            SELECT s.repository, s.branch, s.user_id, s.is_ci, s.calls, s.cost_usd, s.list_cost_usd, s.total_tokens
+            FROM spend_filtered(p_from, p_to, p_environment, p_team, p_user, p_model, p_harness, p_repository) s
+            WHERE NOT ('__all' = ANY (p_model) AND '__all' = ANY (p_harness))
+            UNION ALL
+            SELECT r.repository, r.branch, r.user_id, r.is_ci, r.calls, r.cost_usd, r.list_cost_usd, r.total_tokens
+            FROM repository_rows(p_from, p_to) r
+            WHERE '__all' = ANY (p_model) AND '__all' = ANY (p_harness)
+              AND spend_dim_match(r.environment, p_environment) AND spend_dim_match(r.team, p_team)
+              AND spend_dim_match(r.user_id, p_user) AND spend_dim_match(r.repository, p_repository)
+        ) r
+        GROUP BY r.repository, r.branch, r.user_id, r.is_ci
     ) u
     GROUP BY u.repository, u.branch
 $$;
+
+-- Only 0006's repository_summary read these.
+DROP FUNCTION spend_repos(timestamptz, timestamptz, text[], text[], text[], text[], text[], text[]);
+DROP FUNCTION spend_between_repo(timestamptz, timestamptz);
+DROP TYPE spend_repo_row;
 
 -- 0004's cache sequence panels with a narrow sort: the window needs session, model, time
 -- and a few numbers; identity columns are compared as bytes ("C"), which sorts on
@@ -469,5 +529,6 @@ $$;
 GRANT SELECT ON spend_hourly_team, spend_by_hour_team TO agent_spend_reader;
 GRANT EXECUTE ON FUNCTION
     spend_hour_totals(timestamptz, timestamptz, text[], text[], text[], text[], text[], text[]),
+    repository_rows(timestamptz, timestamptz),
     developer_cost_per_day(timestamptz, timestamptz, text[], text[], text[], text[], text[], text[])
 TO agent_spend_reader;

@@ -60,6 +60,8 @@ def test_reader_login_reads_rollups_only(database_url: str, login: str) -> None:
         assert conn.execute("SELECT sum(calls) FROM spend_hourly").fetchone() == (1,)
         # Read-only by default, whatever grants a future migration might add...
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        # Dashboard aggregations get room to hash in memory (READER_SETTINGS).
+        assert conn.execute("SHOW work_mem").fetchone() == ("32MB",)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("DELETE FROM spend_hourly")
         # ...and without the privileges even when the session turns that off.
