@@ -171,3 +171,29 @@ def test_cache_sequence_panels_equal_their_0004_definition(database_url: str, fu
             if filters == dict.fromkeys(FILTER_NAMES, ALL):
                 assert len(got) >= 5, function
             assert sorted(got, key=repr) == sorted(want, key=repr), (function, start, end, filters)
+
+
+def test_arrival_delay_stats_are_the_percentiles_of_ingest_minus_call_time(database_url: str) -> None:
+    rng = random.Random(41)
+    delays = [rng.choice([0.25, 3.0, 42.5, 299.999999, 300.000001, 4000.0, 90_000.0]) for _ in range(200)]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        insert_calls(conn, [call(f"a{i}", BASE - timedelta(seconds=d)) for i, d in enumerate(delays)])
+        conn.execute("UPDATE agent_spend_logs SET ingest_ts = %s", (BASE,))
+        got = conn.execute(
+            "SELECT rows, p50_s, p95_s, p99_s, max_s, late_rows FROM arrival_delay_stats(%s, %s)",
+            (BASE - timedelta(hours=1), BASE + timedelta(hours=1)),
+        ).fetchone()
+    assert got is not None
+    ordered = sorted(delays)
+
+    def percentile(q: float) -> float:  # percentile_cont: linear interpolation
+        position = q * (len(ordered) - 1)
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    assert got[0] == 200
+    for value, q in zip(got[1:4], (0.5, 0.95, 0.99), strict=True):
+        assert value == pytest.approx(percentile(q), abs=1e-6)
+    assert got[4] == pytest.approx(90_000.0, abs=1e-6)
+    assert got[5] == sum(d > 300 for d in delays)  # 300.000001 s is late, 299.999999 s is not
