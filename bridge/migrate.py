@@ -61,8 +61,12 @@ def pending(conn: psycopg.Connection) -> list[Migration]:
     return [m for m in available() if m.version not in done]
 
 
-def migrate(database_url: str) -> list[str]:
-    """Apply what is missing; safe to run concurrently and repeatedly."""
+def migrate(database_url: str, before: str | None = None) -> list[str]:
+    """Apply what is missing; safe to run concurrently and repeatedly.
+
+    `before` stops at the first migration whose version is not below it: a database as an
+    older release left it, to test what a later migration does to existing data.
+    """
     newly_applied: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
@@ -70,6 +74,8 @@ def migrate(database_url: str) -> list[str]:
             conn.execute(CREATE_TABLE)
             done = applied(conn)
             for migration in available():
+                if before is not None and migration.version >= before:
+                    break
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
                         raise MigrationError(

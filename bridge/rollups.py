@@ -1,11 +1,12 @@
 """`agent-spend rollup verify|rebuild`: check and repair the pre-aggregated spend rollups.
 
-The statement-level triggers of schema/0003_rollups.sql keep spend_hourly, spend_daily and
-session_rollup equal to a fresh aggregation of agent_spend_logs as rows are inserted,
-re-priced or deleted. These commands exist for what bypasses triggers (TRUNCATE, a
-partial restore, `DISABLE TRIGGER`, a bug): verify proves the invariant, rebuild restores
-it. Both respect the retention horizon: buckets before it are history whose raw rows are
-gone, so they can be neither checked nor recomputed. The SQL lives in the migration
+The statement-level triggers of schema/0003_rollups.sql keep spend_hourly, spend_daily,
+session_rollup and the derived rollups listed in spend_rollup_registry (0007) equal to a
+fresh aggregation of agent_spend_logs as rows are inserted, re-priced or deleted. These
+commands exist for what bypasses triggers (TRUNCATE, a partial restore, `DISABLE TRIGGER`,
+a bug): verify proves the invariant, rebuild restores it. Both respect the retention
+horizon: buckets before it are history whose raw rows are gone, so they can be neither
+checked nor recomputed. The SQL lives in the migration
 (spend_rollup_verify / spend_rollup_rebuild) so it uses the same formulas as the triggers
 and an operator can run it from psql too.
 """

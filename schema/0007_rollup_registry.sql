@@ -16,8 +16,8 @@
 --                       a hash aggregate, instead of count(DISTINCT), which sorted every
 --                       input row (the same change 0006 made to org_totals / team_summary),
 --                       and reads repository_rows: the whole days summed per key in their
---                       branch, four measures instead of fourteen (0006's spend_repos and
---                       spend_between_repo are dropped).
+--                       branch, four measures instead of fourteen (0006's spend_repos,
+--                       spend_between_repo and spend_by_day_repo are dropped).
 --   developer_cost_per_day  the "Cost per active developer per day" series as a function
 --                       (it was a count(DISTINCT) in the panel SQL).
 --   spend_hour_totals   gains the spend_hourly_team branch; its result drops the model and
@@ -74,6 +74,11 @@ CREATE OR REPLACE FUNCTION spend_rollup_grain(tbl TEXT) RETURNS TEXT
 LANGUAGE sql STABLE AS $$
     SELECT r.grain FROM spend_rollup_registry r WHERE r.rollup = tbl
 $$;
+
+-- 0006's query-text builders call the two above, so they read the registry too.
+ALTER FUNCTION spend_rollup_project(TEXT, TEXT) STABLE;
+ALTER FUNCTION spend_rollup_aggregate_dim(TEXT, TEXT) STABLE;
+ALTER FUNCTION spend_rollup_upsert_dim(TEXT, TEXT) STABLE;
 
 -- The derived rollups in maintenance order.
 CREATE FUNCTION spend_rollup_derived() RETURNS TEXT[]
@@ -276,8 +281,11 @@ FROM spend_hourly h
 GROUP BY 1, 2, 3;
 ANALYZE spend_hourly_team;
 
--- The 0005 helpers only the old trigger, verify and rebuild called.
+-- The 0005 helpers only the old trigger, verify and rebuild called (the generic
+-- spend_rollup_project / _aggregate_dim / _upsert_dim now serve spend_daily_coarse).
 DROP FUNCTION spend_rollup_upsert_coarse(TEXT);
+DROP FUNCTION spend_rollup_aggregate_coarse(TEXT);
+DROP FUNCTION spend_rollup_coarsen(TEXT);
 
 -- ---------------------------------------------------------------------------------------
 -- Read model
@@ -443,10 +451,11 @@ AS $$
     GROUP BY u.repository, u.branch
 $$;
 
--- Only 0006's repository_summary read these.
+-- Only 0006's repository_summary read these (spend_by_day_repo through spend_between_repo).
 DROP FUNCTION spend_repos(timestamptz, timestamptz, text[], text[], text[], text[], text[], text[]);
 DROP FUNCTION spend_between_repo(timestamptz, timestamptz);
 DROP TYPE spend_repo_row;
+DROP VIEW spend_by_day_repo;
 
 -- 0004's cache sequence panels with a narrow sort: the window needs session, model, time
 -- and a few numbers; identity columns are compared as bytes ("C"), which sorts on

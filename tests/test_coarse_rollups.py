@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.migrate import available
+from bridge.migrate import available, migrate
 from bridge.retention import apply_retention
 from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, raw_rows
 
@@ -275,17 +275,10 @@ def test_triggers_retention_and_rebuild_keep_the_coarse_rollup_exact(database_ur
 
 def test_migration_backfills_the_coarse_rollup_including_history(empty_database_url: str) -> None:
     coarse = next(m for m in available() if m.version == "0005_coarse_rollups")
-    earlier = [m for m in available() if m.version < coarse.version]
     horizon = BASE - timedelta(days=2)
     rng = random.Random(4)
+    migrate(empty_database_url, before=coarse.version)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
-            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        for m in earlier:
-            conn.execute(m.sql)  # type: ignore[arg-type]
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.checksum))
         insert_calls(conn, _random_calls(rng, 300))
         pruned = raw_rows(conn, "ts < %s", (horizon,))
         assert pruned

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.migrate import available
+from bridge.migrate import available, migrate
 from bridge.retention import apply_retention
 from tests.test_coarse_rollups import ALL, FILTER_NAMES, _filters, _plan, _random_calls
 from tests.test_rollups_helpers import BASE, DIMENSION_ROLLUPS, assert_rollups_exact, insert_calls, raw_rows
@@ -227,17 +227,10 @@ def test_migration_backfills_the_dimension_rollups_including_history(
     empty_database_url: str, version: str
 ) -> None:
     dimension = next(m for m in available() if m.version == version)
-    earlier = [m for m in available() if m.version < dimension.version]
     horizon = BASE - timedelta(days=2)
     rng = random.Random(12)
+    migrate(empty_database_url, before=dimension.version)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
-            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        for m in earlier:
-            conn.execute(m.sql)  # type: ignore[arg-type]
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.checksum))
         insert_calls(conn, _random_calls(rng, 300))
         pruned = raw_rows(conn, "ts < %s", (horizon,))
         assert pruned

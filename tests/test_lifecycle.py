@@ -147,6 +147,16 @@ def test_migrate_is_idempotent_and_concurrency_safe(empty_database_url: str) -> 
         assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")] == versions
 
 
+def test_migrate_before_a_version_leaves_the_database_as_an_older_release(empty_database_url: str) -> None:
+    versions = [m.version for m in available()]
+    stop = versions[4]
+    assert migrate(empty_database_url, before=stop) == versions[:4]
+    with psycopg.connect(empty_database_url) as conn:
+        recorded = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert recorded == versions[:4]
+    assert migrate(empty_database_url) == versions[4:]  # the rest, in order
+
+
 def test_edited_migration_is_refused(empty_database_url: str) -> None:
     migrate(empty_database_url)
     with psycopg.connect(empty_database_url) as conn:

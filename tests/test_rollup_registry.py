@@ -10,16 +10,15 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from tests.test_coarse_rollups import ALL, FILTER_NAMES, _filters, _random_calls
+from tests.test_dimension_rollups import _reference
 from tests.test_rollups_helpers import BASE, DIMENSION_ROLLUPS, assert_rollups_exact, call, insert_calls
 
-SCHEMA = Path(__file__).resolve().parent.parent / "schema"
 ARGS = ", ".join(["%s", "%s"] + ["%s::text[]"] * 6)
 
 
@@ -110,19 +109,6 @@ def test_developer_cost_per_day_equals_the_raw_rows(database_url: str) -> None:
             if filters == dict.fromkeys(FILTER_NAMES, ALL):
                 assert len(got) >= 5
             assert got == want, filters
-
-
-def _reference(conn: psycopg.Connection[Any], function: str) -> str:
-    """0004's definition of `function`, as pg_temp.ref_<function>."""
-    text = (SCHEMA / "0004_views.sql").read_text()
-    start = text.index(f"CREATE FUNCTION {function}(")
-    end = text.index("\n$$;", start) + 4
-    conn.execute(  # type: ignore[arg-type]
-        text[start:end].replace(
-            f"CREATE FUNCTION {function}(", f"CREATE OR REPLACE FUNCTION pg_temp.ref_{function}("
-        )
-    )
-    return f"pg_temp.ref_{function}"
 
 
 def _session_calls(rng: random.Random) -> list[dict[str, Any]]:

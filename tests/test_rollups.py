@@ -11,7 +11,7 @@ import psycopg
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.migrate import available
+from bridge.migrate import available, migrate
 from tests.conftest import BridgeProcess, rows
 from tests.otlp_payloads import NOW_NS, json_span, json_traces, post
 from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, stored_rollups
@@ -279,15 +279,8 @@ def test_rebuild_since_restores_recent_buckets_and_keeps_older_ones(database_url
 
 def test_migration_backfills_rows_stored_before_the_rollups_existed(empty_database_url: str) -> None:
     rollups = next(m for m in available() if m.version == "0003_rollups")
-    earlier = [m for m in available() if m.version < rollups.version]
+    migrate(empty_database_url, before=rollups.version)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
-            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        for m in earlier:
-            conn.execute(m.sql)  # type: ignore[arg-type]
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (m.version, m.checksum))
         insert_calls(conn, [call(f"k{i}", BASE + i * H, session_id="s") for i in range(5)])
     runner = CliRunner()
     assert runner.invoke(main, ["migrate", "--database-url", empty_database_url]).exit_code == 0
