@@ -272,18 +272,38 @@ def test_filters_narrow_like_a_where_clause(conn: psycopg.Connection[Any], seede
     assert stat == expected > 0
 
 
-def test_budget_status_and_projection(conn: psycopg.Connection[Any], seeded: Seeded) -> None:
-    rows = conn.execute(
-        "SELECT team, monthly_budget_usd, month_to_date_usd, status FROM team_budget_status"
-    ).fetchall()
+@pytest.mark.parametrize("role", ["owner", "reader"])
+def test_budget_status_and_projection(seeded: Seeded, role: str) -> None:
+    """Month to date is read in one transaction, so `now()` is one instant for the view, the raw
+    sum and the call added here: the expectation never depends on which day the suite runs."""
+    with psycopg.connect(seeded.url) as owner:
+        # $6 for payments at this instant (its budget is $5) and $1000 a microsecond before the
+        # month began: the first is in the month whatever the date, the second never is.
+        owner.execute(
+            """INSERT INTO agent_spend_logs (dedup_key, ts, source, signal, user_id, team, model,
+                                             total_cost_usd, cost_estimation)
+               VALUES ('budget-now', now(), 'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5',
+                       6, 'metered'),
+                      ('budget-last-month', date_trunc('month', now(), 'UTC') - interval '1 microsecond',
+                       'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5', 1000, 'metered')"""
+        )
+        month = (
+            "SELECT team, sum(coalesce(total_cost_usd, 0)) FROM agent_spend_logs "
+            "WHERE ts >= date_trunc('month', now(), 'UTC') GROUP BY team"
+        )
+        spent = dict(owner.execute(month).fetchall())
+        if role == "reader":
+            owner.execute("SET LOCAL ROLE agent_spend_reader")
+        rows = owner.execute(
+            "SELECT team, monthly_budget_usd, month_to_date_usd, status FROM team_budget_status"
+        ).fetchall()
+        owner.rollback()
     status = {team: (budget, spent, state) for team, budget, spent, state in rows}
-    month_start = seeded.end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    month = "SELECT team, sum(coalesce(total_cost_usd, 0)) FROM agent_spend_logs WHERE ts >= %s GROUP BY team"
-    spent = dict(raw(conn, month, month_start))
+    assert set(BUDGETS) <= set(status)
     for team, (budget, mtd, state) in status.items():
         assert mtd == spent.get(team, 0)
         if budget is None:
             assert state == "no budget"
         elif mtd >= budget:
             assert state == "over budget"
-    assert status["payments"][2] == "over budget"  # $5 is gone within a week of seeded use
+    assert status["payments"][1] >= 6 and status["payments"][2] == "over budget"
