@@ -7,7 +7,7 @@ Creates its own database (on the server of --database-url, or on an embedded Pos
 in a temporary directory), migrates it, bulk-loads synthetic calls spread over 90 days
 (bench/dashboard_data.py) and rebuilds the rollups. Then runs each panel query exactly as
 Grafana would send it (tests/grafana_sql.py: variables on All, macros expanded; the session
-settings of Grafana's login, bridge.rollup_roles.READER_SETTINGS) for the last 7 and 90
+settings of Grafana's login, bridge.admin.reader_role.READER_SETTINGS) for the last 7 and 90
 days, best of --repeat runs after a warm-up, and for 90 days also with the rollup-backed
 views swapped for raw-table equivalents. Targets: every panel < 100 ms, and
 the rollup path >= 20x faster than raw for 90-day ranges. Not a test: numbers vary by
@@ -39,8 +39,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from dashboard_data import create_raw_equivalent, default_end, load  # noqa: E402
 
-from bridge.migrate import migrate  # noqa: E402
-from bridge.rollup_roles import READER_SETTINGS  # noqa: E402
+from bridge.admin.reader_role import READER_SETTINGS  # noqa: E402
+from bridge.store.migrate import migrate  # noqa: E402
 from tests.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets  # noqa: E402
 
 DATABASE = "agent_spend_bench"
@@ -75,7 +75,7 @@ def server(url: str | None) -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from bridge.embedded_db import EmbeddedPostgres
+        from bridge.lab.embedded_db import EmbeddedPostgres
     directory = Path(tempfile.mkdtemp(prefix="agent-spend-bench-pg-"))
     embedded = EmbeddedPostgres(directory).start()
     try:

@@ -73,7 +73,7 @@ def main() -> None:
     if url is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from bridge.embedded_db import EmbeddedPostgres
+            from bridge.lab.embedded_db import EmbeddedPostgres
         data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-bench-"))
         server = EmbeddedPostgres(data_dir).start()
         url = server.url()

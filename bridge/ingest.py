@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from bridge.errors import Overloaded
 from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
-from bridge.pricing import Pricer
-from bridge.rows import to_row
-from bridge.teams import TeamDirectory
-from bridge.writer import BatchWriter, Overloaded
+from bridge.pricing.pricer import Pricer
+from bridge.store.rows import to_row
+from bridge.store.teams import TeamDirectory
+from bridge.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 

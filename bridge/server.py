@@ -14,13 +14,13 @@ import psycopg
 
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
-from bridge.migrate import pending
-from bridge.pricing import Pricer
+from bridge.pricing.pricer import Pricer
 from bridge.receive.auth import IngestAuth
 from bridge.receive.grpc_server import build_grpc_server
 from bridge.receive.http_server import build_http_server
-from bridge.teams import TeamDirectory
-from bridge.writer import BatchWriter
+from bridge.store.migrate import pending
+from bridge.store.teams import TeamDirectory
+from bridge.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 

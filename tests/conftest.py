@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bridge.migrate import migrate
+from bridge.store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "agent_spend_template"
@@ -64,7 +64,7 @@ def server_url() -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from bridge.embedded_db import EmbeddedPostgres
+        from bridge.lab.embedded_db import EmbeddedPostgres
     data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-test-pg-"))
     server = EmbeddedPostgres(data_dir).start()
     try:

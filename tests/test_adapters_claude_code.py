@@ -12,9 +12,9 @@ from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from bridge.decode import decode_json
 from bridge.mapping import map_logs, map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
+from bridge.receive.decode import decode_json
 from tests.otlp_payloads import NOW_NS, json_log, json_logs
 from tests.test_adapters_support import call_of_log, call_of_span, log, logs, only_call, span, traces
 

@@ -6,7 +6,7 @@ Attributes from microsoft/vscode extensions/copilot/docs/monitoring/agent_monito
 from __future__ import annotations
 
 from bridge.mapping import map_logs, map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
 from tests.test_adapters_support import log, logs, only_call, span, traces
 
 RESOURCE = {"service.name": "copilot-chat", "service.version": "0.33.1", "process.user.name": "ivy"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.mapping import map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
 from tests.test_adapters_support import call_of_span, only_call, span, traces
 
 RESOURCE = {"service.name": "rag-service", "openinference.project.name": "default"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.mapping import map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
 from tests.test_adapters_support import only_call, span, traces
 
 RESOURCE = {

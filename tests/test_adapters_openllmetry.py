@@ -7,7 +7,7 @@ prompt tokens to input + cache_read + cache_creation.
 from __future__ import annotations
 
 from bridge.mapping import map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
 from tests.test_adapters_support import call_of_span, only_call, span, traces
 
 RESOURCE = {"service.name": "triage-worker"}

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bridge.decode import decode_json
 from bridge.mapping import map_logs, map_traces
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
+from bridge.receive.decode import decode_json
 from tests.otlp_payloads import json_span, json_traces
 from tests.test_adapters_support import TRACE_ID, call_of_span, log, logs, only_call, span, traces
 

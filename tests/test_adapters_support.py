@@ -18,9 +18,9 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from bridge.mapping import MappingResult, map_logs, map_traces
-from bridge.mapping.call import ModelCall
 from bridge.mapping.common import short_hash
 from bridge.mapping.identity import harness_from_service, identity, reported_cost
+from bridge.model import ModelCall
 from tests.otlp_payloads import NOW_NS
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

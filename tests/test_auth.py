@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
-from bridge.decode import decode_json
 from bridge.receive.auth import IngestAuth
+from bridge.receive.decode import decode_json
 from tests.conftest import rows, start_bridge
 from tests.otlp_payloads import get, json_span, json_traces, post
 

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from bridge.admin.retention import apply_retention
 from bridge.cli import main
-from bridge.migrate import available, migrate
-from bridge.retention import apply_retention
+from bridge.store.migrate import available, migrate
 from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, raw_rows
 
 USERS = ["ana", "bo", "cy", "unknown"]

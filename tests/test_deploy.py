@@ -88,9 +88,9 @@ def test_provisioning_files_and_environment_are_consistent() -> None:
     )
     assert needed <= set(grafana_env), f"compose does not set {needed - set(grafana_env)}"
     # The local (no-Docker) lab must set the same variables for a local grafana-server.
-    lab_source = (ROOT / "bridge/lab.py").read_text()
+    lab_source = (ROOT / "bridge/lab/lab.py").read_text()
     for name in needed:
-        assert f'"{name}"' in lab_source, f"bridge/lab.py does not set {name} for a local Grafana"
+        assert f'"{name}"' in lab_source, f"bridge/lab/lab.py does not set {name} for a local Grafana"
 
 
 def test_bridge_service_migrates_and_creates_the_reader_login() -> None:
@@ -123,4 +123,4 @@ def test_wheel_ships_the_migrations() -> None:
     """A non-editable install (the Docker image) must find schema/ inside the package."""
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"schema" = "bridge/_schema"' in pyproject
-    assert "_schema" in (ROOT / "bridge/migrate.py").read_text()
+    assert "_schema" in (ROOT / "bridge/store/migrate.py").read_text()

@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from bridge.admin.retention import apply_retention
 from bridge.cli import main
-from bridge.migrate import available, migrate
-from bridge.retention import apply_retention
+from bridge.store.migrate import available, migrate
 from tests.test_coarse_rollups import ALL, FILTER_NAMES, _filters, _plan, _random_calls
 from tests.test_rollups_helpers import BASE, DIMENSION_ROLLUPS, assert_rollups_exact, insert_calls, raw_rows
 

@@ -26,7 +26,7 @@ GOOD_SPAN = json_span(
 
 
 def test_protobuf_request_gets_protobuf_response(bridge: BridgeProcess, database_url: str) -> None:
-    from bridge.decode import decode_json
+    from bridge.receive.decode import decode_json
 
     request = decode_json(json.dumps(json_traces({}, [GOOD_SPAN])).encode(), ExportTraceServiceRequest)
     status, headers, body = post(
@@ -152,7 +152,7 @@ def test_log_records_become_rows_and_replays_do_not(bridge: BridgeProcess, datab
 def test_log_partial_success_protobuf(bridge: BridgeProcess, database_url: str) -> None:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-    from bridge.decode import decode_json
+    from bridge.receive.decode import decode_json
 
     good = json_log(
         {

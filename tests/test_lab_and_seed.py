@@ -131,7 +131,7 @@ def test_lab_up_seed_down_clean(tmp_path: Path) -> None:
 
 
 def test_lab_without_grafana_says_how_to_get_it(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from bridge import lab
+    from bridge.lab import lab
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("GRAFANA_HOME", raising=False)

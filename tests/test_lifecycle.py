@@ -19,8 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
 from bridge.cli import main
-from bridge.decode import decode_json
-from bridge.migrate import available, migrate
+from bridge.receive.decode import decode_json
+from bridge.store.migrate import available, migrate
 from tests.conftest import rows, start_bridge
 from tests.otlp_payloads import get, json_span, json_traces, post
 
@@ -51,7 +51,7 @@ def own_postgres() -> Iterator[object]:
     """A PostgreSQL server of this test's own, so the test can stop and restart it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from bridge.embedded_db import EmbeddedPostgres
+        from bridge.lab.embedded_db import EmbeddedPostgres
     data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-outage-"))
     server = EmbeddedPostgres(data_dir).start()
     try:

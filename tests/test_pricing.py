@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.mapping.call import Identity, ModelCall, ReportedCost, Tokens
-from bridge.price_overrides import PriceOverrides
-from bridge.pricing import CACHE_WRITE_1H_ATTR, Costs, Pricer, estimation_of
+from bridge.model import Identity, ModelCall, ReportedCost, Tokens
+from bridge.pricing.overrides import PriceOverrides
+from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, Costs, Pricer, estimation_of
 
 TS = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
 MTOK = Decimal(1_000_000)

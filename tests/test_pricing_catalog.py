@@ -15,8 +15,8 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.mapping.call import Tokens
-from bridge.pricing_catalog import (
+from bridge.model import Tokens
+from bridge.pricing.catalog import (
     BUNDLED_PROVIDERS,
     PROVIDER_IDS,
     active_price_index,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.mapping.call import Identity, ReportedCost
-from bridge.price_overrides import PriceOverridesError, load_overrides, parse_overrides
-from bridge.pricing import Pricer
+from bridge.model import Identity, ReportedCost
+from bridge.pricing.overrides import PriceOverridesError, load_overrides, parse_overrides
+from bridge.pricing.pricer import Pricer
 from tests.conftest import ROOT
 from tests.test_pricing import VERSION, make_call, usd
 

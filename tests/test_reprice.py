@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from bridge import reprice as reprice_module
+from bridge.admin import reprice as reprice_module
 from bridge.cli import main
-from bridge.pricing import CACHE_WRITE_1H_ATTR, Pricer
+from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, Pricer
 from tests.conftest import rows
 from tests.test_pricing import VERSION
 

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from bridge.admin.retention import apply_retention, parse_age
 from bridge.cli import main
-from bridge.retention import apply_retention, parse_age
 from tests.test_rollups_helpers import assert_rollups_exact, call, insert_calls, raw_rows, stored_rollups
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -11,7 +11,7 @@ import psycopg
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.migrate import available, migrate
+from bridge.store.migrate import available, migrate
 from tests.conftest import BridgeProcess, rows
 from tests.otlp_payloads import NOW_NS, json_span, json_traces, post
 from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, stored_rollups

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bridge.rollups import verify
+from bridge.admin.rollups import verify
 
 BASE = datetime(2025, 6, 15, tzinfo=UTC)
 

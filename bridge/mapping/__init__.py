@@ -27,8 +27,8 @@ from bridge.mapping import (
     semconv_events,
     vercel_ai,
 )
-from bridge.mapping.call import ModelCall, Rejected
 from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
+from bridge.model import ModelCall, Rejected
 
 R = TypeVar("R", SpanRecord, LogRecord)
 

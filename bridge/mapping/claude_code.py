@@ -9,8 +9,7 @@ attributes are un-namespaced and `input_tokens` excludes the cache buckets. With
 
 from __future__ import annotations
 
-from bridge.attributes import Attributes, boolean, text
-from bridge.mapping.call import ModelCall, Rejected, Tokens, normalise_tokens
+from bridge.mapping.attributes import Attributes, boolean, text
 from bridge.mapping.common import (
     count,
     duration,
@@ -24,6 +23,7 @@ from bridge.mapping.common import (
 from bridge.mapping.identity import harness_from_service, identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
+from bridge.model import ModelCall, Rejected, Tokens, normalise_tokens
 
 SOURCE = "claude-code"
 HARNESS = "claude-code"

@@ -9,12 +9,12 @@ Every other `codex.*` event (api_request, tool decisions, other SSE kinds) is no
 
 from __future__ import annotations
 
-from bridge.attributes import Attributes, text
-from bridge.mapping.call import CostEstimation, Identity, ModelCall, ReportedCost, normalise_tokens
+from bridge.mapping.attributes import Attributes, text
 from bridge.mapping.common import count, log_call, log_hash_key, required_model, short_hash
 from bridge.mapping.identity import identity
 from bridge.mapping.providers import provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
+from bridge.model import CostEstimation, Identity, ModelCall, ReportedCost, normalise_tokens
 
 SOURCE = "codex"
 HARNESS = "codex"

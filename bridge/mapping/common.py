@@ -14,9 +14,9 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from bridge.attributes import Attributes, InvalidNumber, text, token_count, without_content
-from bridge.mapping.call import Identity, ModelCall, Rejected, ReportedCost, Tokens
+from bridge.mapping.attributes import Attributes, InvalidNumber, text, token_count, without_content
 from bridge.mapping.records import LogRecord, SpanRecord, ns_to_datetime
+from bridge.model import Identity, ModelCall, Rejected, ReportedCost, Tokens
 
 RESPONSE_ID_KEYS = ("gen_ai.response.id",)
 

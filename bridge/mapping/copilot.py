@@ -12,11 +12,11 @@ user on the resource (`process.user.name`), used here after the shared precedenc
 
 from __future__ import annotations
 
-from bridge.attributes import has_prefix, text
-from bridge.mapping.call import ModelCall
+from bridge.mapping.attributes import has_prefix, text
 from bridge.mapping.identity import harness_from_service
 from bridge.mapping.records import SpanRecord
 from bridge.mapping.semconv import map_genai_span
+from bridge.model import ModelCall
 
 SOURCE = "copilot"
 HARNESS = "copilot"

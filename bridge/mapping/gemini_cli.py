@@ -14,8 +14,12 @@ claimed here and ignored rather than left to the generic event adapter.
 
 from __future__ import annotations
 
-from bridge.attributes import Attributes, text
-from bridge.mapping.call import (
+from bridge.mapping.attributes import Attributes, text
+from bridge.mapping.common import count, duration, log_call, log_hash_key, required_model, short_hash
+from bridge.mapping.identity import harness_from_service, identity
+from bridge.mapping.providers import provider_for_model
+from bridge.mapping.records import LogRecord
+from bridge.model import (
     CostEstimation,
     Identity,
     ModelCall,
@@ -24,10 +28,6 @@ from bridge.mapping.call import (
     Tokens,
     normalise_tokens,
 )
-from bridge.mapping.common import count, duration, log_call, log_hash_key, required_model, short_hash
-from bridge.mapping.identity import harness_from_service, identity
-from bridge.mapping.providers import provider_for_model
-from bridge.mapping.records import LogRecord
 
 SOURCE = "gemini-cli"
 HARNESS = "gemini-cli"

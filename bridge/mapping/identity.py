@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from bridge.attributes import Attributes, InvalidNumber, boolean, number, text
-from bridge.mapping.call import Identity, Rejected, ReportedCost
+from bridge.mapping.attributes import Attributes, InvalidNumber, boolean, number, text
+from bridge.model import Identity, Rejected, ReportedCost
 
 # Explicit identities first, then the account ids some harnesses add when signed in.
 USER_KEYS = ("agent.user.id", "user.email", "user.id", "enduser.id", "user.account_uuid", "user.account_id")

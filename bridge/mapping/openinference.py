@@ -9,12 +9,12 @@ repeat their children's totals, and TOOL / RETRIEVER spans bill nothing.
 
 from __future__ import annotations
 
-from bridge.attributes import text
-from bridge.mapping.call import ModelCall, normalise_tokens
+from bridge.mapping.attributes import text
 from bridge.mapping.common import count, required_model, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import SpanRecord
+from bridge.model import ModelCall, normalise_tokens
 
 SOURCE = "openinference"
 KIND = "openinference.span.kind"

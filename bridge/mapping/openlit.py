@@ -7,10 +7,10 @@ bill. Framework, task and vector-store spans that OpenLIT adds around the calls 
 
 from __future__ import annotations
 
-from bridge.attributes import text
-from bridge.mapping.call import ModelCall
+from bridge.mapping.attributes import text
 from bridge.mapping.records import SpanRecord
 from bridge.mapping.semconv import map_genai_span
+from bridge.model import ModelCall
 
 SOURCE = "openlit"
 NOT_CALL_OPERATIONS = frozenset({"framework", "execute_task", "vectordb", "retrieve", "workflow"})

@@ -9,8 +9,7 @@ frame model calls and are not calls themselves.
 
 from __future__ import annotations
 
-from bridge.attributes import has_prefix, text
-from bridge.mapping.call import ModelCall, normalise_tokens
+from bridge.mapping.attributes import has_prefix, text
 from bridge.mapping.common import count, required_model, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
@@ -23,6 +22,7 @@ from bridge.mapping.semconv import (
     REASONING_KEYS,
     genai_dedup_key,
 )
+from bridge.model import ModelCall, normalise_tokens
 
 SOURCE = "openllmetry"
 NOT_CALL_KINDS = frozenset({"workflow", "task", "agent", "tool"})

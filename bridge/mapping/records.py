@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from bridge.attributes import Attributes, any_value, to_dict
+from bridge.mapping.attributes import Attributes, any_value, to_dict
 
 
 def ns_to_datetime(ns: int) -> datetime:

@@ -7,12 +7,12 @@ conventions (OpenLIT, Copilot) reuse `map_genai_span` with their own source labe
 
 from __future__ import annotations
 
-from bridge.attributes import Attributes, text
-from bridge.mapping.call import ModelCall, Rejected, Tokens, normalise_tokens
+from bridge.mapping.attributes import Attributes, text
 from bridge.mapping.common import count, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import SpanRecord
+from bridge.model import ModelCall, Rejected, Tokens, normalise_tokens
 
 SOURCE = "otel-genai"
 

@@ -6,8 +6,7 @@ send their calls as log records (`agent.event.kind=model_call`).
 
 from __future__ import annotations
 
-from bridge.attributes import text
-from bridge.mapping.call import ModelCall, Rejected
+from bridge.mapping.attributes import text
 from bridge.mapping.common import log_call, log_hash_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
@@ -19,6 +18,7 @@ from bridge.mapping.semconv import (
     has_usage,
     uses_agent_extension,
 )
+from bridge.model import ModelCall, Rejected
 
 SOURCE = "otel-genai-event"
 INFERENCE_EVENT = "gen_ai.client.inference.operation.details"

@@ -13,12 +13,12 @@ unchanged, while OpenAI-style providers always included cached input.
 
 from __future__ import annotations
 
-from bridge.attributes import Attributes, has_prefix, text
-from bridge.mapping.call import ModelCall, normalise_tokens
+from bridge.mapping.attributes import Attributes, has_prefix, text
 from bridge.mapping.common import count, required_model, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import SpanRecord
+from bridge.model import ModelCall, normalise_tokens
 
 SOURCE = "vercel-ai"
 CHAT_CALLS = frozenset(

@@ -16,11 +16,11 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
 
+from bridge.errors import Overloaded
 from bridge.ingest import Ingestor, IngestOutcome
 from bridge.metrics import Metrics
 from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
 from bridge.receive.responses import logs_response, traces_response
-from bridge.writer import Overloaded
 
 log = logging.getLogger(__name__)
 

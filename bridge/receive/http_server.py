@@ -15,13 +15,13 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
-from bridge.decode import DecodeError, decode_json, decode_protobuf, encode_json
+from bridge.errors import Overloaded
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import MISSING, IngestAuth
+from bridge.receive.decode import DecodeError, decode_json, decode_protobuf, encode_json
 from bridge.receive.http_body import BodyError, decompress, read_raw
 from bridge.receive.responses import logs_response, traces_response
-from bridge.writer import Overloaded
 
 log = logging.getLogger(__name__)
 

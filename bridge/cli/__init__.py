@@ -30,8 +30,8 @@ def main(log_level: str) -> None:
 @DATABASE_URL
 def migrate(database_url: str) -> None:
     """Apply the versioned SQL migrations in schema/ (idempotent, safe to run concurrently)."""
-    from bridge.migrate import MigrationError
-    from bridge.migrate import migrate as run
+    from bridge.store.migrate import MigrationError
+    from bridge.store.migrate import migrate as run
 
     try:
         done = run(database_url)
@@ -154,7 +154,7 @@ DATA_DIR = click.option(
 def _embedded(data_dir: Path, port: int = 0):  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from bridge.embedded_db import EmbeddedPostgres
+        from bridge.lab.embedded_db import EmbeddedPostgres
     return EmbeddedPostgres(data_dir.resolve(), port=port)
 
 
@@ -184,15 +184,15 @@ def embedded_stop(data_dir: Path) -> None:
 
 
 # Subcommands that live with their own modules register themselves here.
-from bridge.lab import lab_group  # noqa: E402
+from bridge.lab.lab import lab_group  # noqa: E402
 
 main.add_command(lab_group)
-from bridge.reprice import reprice_command  # noqa: E402
+from bridge.admin.reprice import reprice_command  # noqa: E402
 
 main.add_command(reprice_command)
-from bridge.retention import retention_command  # noqa: E402
-from bridge.rollup_roles import reader_role_command  # noqa: E402
-from bridge.rollups import rollup_group  # noqa: E402
+from bridge.admin.reader_role import reader_role_command  # noqa: E402
+from bridge.admin.retention import retention_command  # noqa: E402
+from bridge.admin.rollups import rollup_group  # noqa: E402
 
 main.add_command(rollup_group)
 main.add_command(retention_command)

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GRAFANA_PASSWORD = "grafana"  # lab only: the reader login can SELECT views and nothing else
 
 
@@ -51,7 +51,7 @@ class LabPaths:
 def _embedded(paths: LabPaths, port: int = 0):  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from bridge.embedded_db import EmbeddedPostgres
+        from bridge.lab.embedded_db import EmbeddedPostgres
     return EmbeddedPostgres(paths.postgres, port=port)
 
 

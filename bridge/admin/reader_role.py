@@ -18,7 +18,7 @@ import click
 import psycopg
 from psycopg import sql
 
-from bridge.rollups import DATABASE_URL
+from bridge.admin.rollups import DATABASE_URL
 
 GROUP = "agent_spend_reader"
 

@@ -22,8 +22,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
-from bridge.rows import COLUMNS, COST_COLUMNS
+from bridge.store.rows import COLUMNS, COST_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,6 @@ UPSERT_REJECTION = """
     VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (bucket, signal, reason) DO UPDATE SET count = ingest_rejections.count + EXCLUDED.count
 """
-
-
-class Overloaded(Exception):
-    """The bridge cannot take this request now; the exporter should retry later."""
-
-
-class DatabaseUnavailable(Overloaded):
-    pass
 
 
 @dataclass(slots=True)

@@ -39,7 +39,7 @@ from genai_prices.types import (
     calc_unit_price,
 )
 
-from bridge.mapping.call import Tokens
+from bridge.model import Tokens
 
 Price = Decimal | TieredPrices
 Origin = Literal["list_price", "override"]

@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # keep this module light: reprice's CLI imports it at start-up
-    from bridge.mapping.call import ModelCall
-    from bridge.pricing import Costs
+    from bridge.model import ModelCall
+    from bridge.pricing.pricer import Costs
 
 # What pricing decides; also what a later copy of a call may complete (see writer.py).
 COST_COLUMNS: tuple[str, ...] = (

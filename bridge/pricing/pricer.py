@@ -28,9 +28,8 @@ from typing import Literal
 
 from genai_prices.types import ModelInfo, Provider
 
-from bridge.mapping.call import CostEstimation, ModelCall, ReportedCost
-from bridge.price_overrides import NO_OVERRIDES, PriceOverrides, load_overrides
-from bridge.pricing_catalog import (
+from bridge.model import CostEstimation, ModelCall, ReportedCost
+from bridge.pricing.catalog import (
     CATALOG_VERSION,
     BucketCosts,
     Origin,
@@ -41,6 +40,7 @@ from bridge.pricing_catalog import (
     list_card,
     quantize,
 )
+from bridge.pricing.overrides import NO_OVERRIDES, PriceOverrides, load_overrides
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 import click
 import psycopg
 
-from bridge.rollups import DATABASE_URL
+from bridge.admin.rollups import DATABASE_URL
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 

@@ -13,8 +13,8 @@ LOCK_ID = 0x_A6E7_5E7D
 
 
 def schema_dir() -> Path:
-    packaged = Path(__file__).parent / "_schema"  # wheel installs (see pyproject force-include)
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schema"
+    packaged = Path(__file__).resolve().parents[1] / "_schema"  # wheel installs (see pyproject force-include)
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "schema"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ import click
 import yaml
 from genai_prices.types import Tier, TieredPrices
 
-from bridge.mapping.call import ModelCall
-from bridge.pricing_catalog import LONG_CONTEXT_THRESHOLD, Price, RateCard
+from bridge.model import ModelCall
+from bridge.pricing.catalog import LONG_CONTEXT_THRESHOLD, Price, RateCard
 
 TOP_KEYS = frozenset({"version", "prefer_reported", "models", "multipliers", "subscription"})
 MODEL_KEYS = frozenset({"model", "provider", "aliases", "match", "prices", "long_context"})

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bridge.rows import COST_COLUMNS
+from bridge.store.rows import COST_COLUMNS
 
 if TYPE_CHECKING:
     import psycopg
 
-    from bridge.mapping.call import ModelCall
-    from bridge.pricing import Costs, Pricer
+    from bridge.model import ModelCall
+    from bridge.pricing.pricer import Costs, Pricer
 
 BATCH_ROWS = 10_000
 ZERO = Decimal(0)
@@ -107,8 +107,8 @@ def _bound(value: datetime | None) -> datetime | None:
 
 def rebuild_call(row: tuple[Any, ...]) -> ModelCall:
     """The ModelCall a stored row was priced from, as far as pricing is concerned."""
-    from bridge.mapping.call import Identity, ModelCall, ReportedCost, Tokens
     from bridge.mapping.identity import reported_cost
+    from bridge.model import Identity, ModelCall, ReportedCost, Tokens
 
     (
         _id, ts, model, request_model, provider, harness, user, team,
@@ -278,7 +278,7 @@ def reprice_command(
     """Recompute the costs of stored calls with the current price table and overrides."""
     import psycopg
 
-    from bridge.pricing import Pricer
+    from bridge.pricing.pricer import Pricer
 
     pricer = Pricer(price_overrides)
     start, end = _bound(since), _bound(until)

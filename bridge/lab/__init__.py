@@ -1,0 +1,3 @@
+"""The developer lab: embedded PostgreSQL and the one-command `agent-spend lab`. Never imported by
+the bridge's ingest path.
+"""

@@ -1,0 +1,3 @@
+"""Storage: the batch writer, the row layout of `agent_spend_logs`, team lookups, and schema
+migration.
+"""
