@@ -1,6 +1,9 @@
 -- agent-spend core schema: one row per model call, plus the identity tables the
 -- bridge uses to resolve a developer's team at ingest time.
 
+-- Tables, indexes and data only: the functions, views, types, triggers and grants are
+-- the files of schema/objects/, applied after every migration run (see docs/schema.md).
+
 CREATE TABLE teams (
     team        TEXT PRIMARY KEY,
     display_name TEXT,
@@ -82,11 +85,17 @@ CREATE TABLE agent_spend_logs (
 
 -- Access paths of the dashboards: time ranges, optionally narrowed by one dimension.
 CREATE INDEX agent_spend_logs_ts_btree ON agent_spend_logs (ts);
+
 CREATE INDEX agent_spend_logs_user_ts ON agent_spend_logs (user_id, ts);
+
 CREATE INDEX agent_spend_logs_team_ts ON agent_spend_logs (team, ts);
+
 CREATE INDEX agent_spend_logs_model_ts ON agent_spend_logs (model, ts);
+
 CREATE INDEX agent_spend_logs_repo_ts ON agent_spend_logs (workspace_repo, ts);
+
 CREATE INDEX agent_spend_logs_session ON agent_spend_logs (session_id, ts);
+
 CREATE INDEX agent_spend_logs_ingest_ts ON agent_spend_logs (ingest_ts);
 
 -- Per-minute ingest accounting, written in the same transaction as the rows, so the

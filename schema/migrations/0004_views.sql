@@ -1,0 +1,30 @@
+-- 0004: the read model of the Grafana dashboards.
+--
+-- Every panel reads one of the views or functions below, so the definitions of "cost",
+-- "active developer", "cache hit ratio" or "projected month-end" live here once, not in
+-- panel SQL. Three access paths, chosen by what a panel needs:
+--
+--   * spend_by_hour / spend_by_day: the rollup tables with dashboard column names, for
+--     time series (the panel filters on `bucket` and groups by its own grain).
+--   * spend_between(from, to): exact totals for an arbitrary range, stitched together from
+--     whole days (spend_daily), whole hours (spend_hourly) and the raw rows of the partial
+--     hours at both edges, so a stat panel equals sum(total_cost_usd) over the raw table
+--     while reading thousands of rows, not millions. Everything ranged builds on it.
+--   * spend_calls: the raw table with the same names; per-call and per-session analyses
+--     read it through its indexes, always bounded by time, session or user.
+--
+-- Ranged summaries are SQL functions (LANGUAGE sql, STABLE, not STRICT, SECURITY INVOKER,
+-- no SET clause) so the planner inlines them into the panel query: the time bounds and
+-- dimension filters reach the index scans. The three that sort every call of a window set
+-- work_mem instead and run as plain functions. All take the six dashboard filters as text
+-- arrays; Grafana passes ARRAY[${var:sqlstring}], which is ARRAY['__all'] for "All" (the
+-- variables' allValue) and ARRAY['a','b'] for a selection. The functions read only the
+-- views of this file, and views run with their owner's rights, so the reader role needs
+-- SELECT on the views and nothing on the underlying tables.
+--
+-- Time boundaries are UTC, like the rollup buckets, whatever the session TimeZone.
+
+-- 0003 creates the reader role; repeated here so these grants never depend on it.
+
+-- Tables, indexes and data only: the functions, views, types, triggers and grants are
+-- the files of schema/objects/, applied after every migration run (see docs/schema.md).

@@ -1,0 +1,6 @@
+-- 0006's key and grain lookups, now read from the registry. STABLE: the registry changes
+-- only through migrations.
+CREATE OR REPLACE FUNCTION spend_rollup_keys(tbl TEXT) RETURNS TEXT[]
+LANGUAGE sql STABLE AS $$
+    SELECT r.keys FROM spend_rollup_registry r WHERE r.rollup = tbl
+$$;

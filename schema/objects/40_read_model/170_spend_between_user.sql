@@ -1,0 +1,48 @@
+-- 0004's spend_between with the whole days from spend_daily_user: the same five disjoint
+-- branches (raw edges, whole hours, whole days), the same boundaries.
+CREATE OR REPLACE FUNCTION spend_between_user(p_from timestamptz, p_to timestamptz) RETURNS SETOF spend_user_row
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT c.user_id, c.team, c.model, c.environment, c.is_ci, c.is_developer,
+           1::numeric, (c.status = 'error')::int::numeric, c.is_unpriced::int::numeric,
+           c.is_long_context::int::numeric, c.input_tokens::numeric, c.output_tokens::numeric,
+           c.cache_read_tokens::numeric, c.cache_write_tokens::numeric, c.reasoning_tokens::numeric,
+           c.prompt_tokens::numeric, c.total_tokens::numeric, c.cost_usd::numeric,
+           coalesce(c.list_cost_usd, 0)::numeric, coalesce(c.reported_cost_usd, 0)::numeric
+    FROM spend_calls c
+    WHERE c.ts >= (SELECT b.lo FROM spend_range_bounds(p_from, p_to) b)
+      AND c.ts < (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+    UNION ALL
+    SELECT h.user_id, h.team, h.model, h.environment, h.is_ci, h.is_developer,
+           h.calls, h.error_calls, h.unpriced_calls, h.long_context_calls,
+           h.input_tokens, h.output_tokens, h.cache_read_tokens, h.cache_write_tokens, h.reasoning_tokens,
+           h.prompt_tokens, h.total_tokens, h.cost_usd, h.list_cost_usd, h.reported_cost_usd
+    FROM spend_by_hour h
+    WHERE h.bucket >= (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b)
+      AND h.bucket < (SELECT b.hourly_end FROM spend_range_bounds(p_from, p_to) b)
+    UNION ALL
+    SELECT d.user_id, d.team, d.model, d.environment, d.is_ci, d.is_developer,
+           d.calls, d.error_calls, d.unpriced_calls, d.long_context_calls,
+           d.input_tokens, d.output_tokens, d.cache_read_tokens, d.cache_write_tokens, d.reasoning_tokens,
+           d.prompt_tokens, d.total_tokens, d.cost_usd, d.list_cost_usd, d.reported_cost_usd
+    FROM spend_by_day_user d
+    WHERE d.bucket >= (SELECT b.ds FROM spend_range_bounds(p_from, p_to) b)
+      AND d.bucket < (SELECT b.de FROM spend_range_bounds(p_from, p_to) b)
+    UNION ALL
+    SELECT h.user_id, h.team, h.model, h.environment, h.is_ci, h.is_developer,
+           h.calls, h.error_calls, h.unpriced_calls, h.long_context_calls,
+           h.input_tokens, h.output_tokens, h.cache_read_tokens, h.cache_write_tokens, h.reasoning_tokens,
+           h.prompt_tokens, h.total_tokens, h.cost_usd, h.list_cost_usd, h.reported_cost_usd
+    FROM spend_by_hour h
+    WHERE h.bucket >= (SELECT b.de FROM spend_range_bounds(p_from, p_to) b)
+      AND h.bucket < (SELECT b.he FROM spend_range_bounds(p_from, p_to) b)
+    UNION ALL
+    SELECT c.user_id, c.team, c.model, c.environment, c.is_ci, c.is_developer,
+           1::numeric, (c.status = 'error')::int::numeric, c.is_unpriced::int::numeric,
+           c.is_long_context::int::numeric, c.input_tokens::numeric, c.output_tokens::numeric,
+           c.cache_read_tokens::numeric, c.cache_write_tokens::numeric, c.reasoning_tokens::numeric,
+           c.prompt_tokens::numeric, c.total_tokens::numeric, c.cost_usd::numeric,
+           coalesce(c.list_cost_usd, 0)::numeric, coalesce(c.reported_cost_usd, 0)::numeric
+    FROM spend_calls c
+    WHERE c.ts >= (SELECT b.he FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+$$;
