@@ -18,7 +18,7 @@ from bridge.pricing.pricer import Pricer
 from bridge.receive.auth import IngestAuth
 from bridge.receive.grpc_server import build_grpc_server
 from bridge.receive.http_server import build_http_server
-from bridge.store.migrate import pending
+from bridge.store.migrate import outdated_objects, pending
 from bridge.store.teams import TeamDirectory
 from bridge.store.writer import BatchWriter
 
@@ -47,10 +47,13 @@ def readiness_check(database_url: str) -> tuple[bool, str]:
     try:
         with psycopg.connect(database_url, connect_timeout=3) as conn:
             missing = pending(conn)
+            outdated = outdated_objects(conn)
     except psycopg.Error as exc:
         return False, f"database unreachable: {exc}".strip()
     if missing:
         return False, "migrations pending: " + ", ".join(m.version for m in missing)
+    if outdated:
+        return False, "schema objects out of date: " + ", ".join(o.name for o in outdated)
     return True, "ready"
 
 

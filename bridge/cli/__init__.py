@@ -29,15 +29,17 @@ def main(log_level: str) -> None:
 @main.command()
 @DATABASE_URL
 def migrate(database_url: str) -> None:
-    """Apply the versioned SQL migrations in schema/ (idempotent, safe to run concurrently)."""
-    from bridge.store.migrate import MigrationError
-    from bridge.store.migrate import migrate as run
+    """Apply schema/migrations, then every file of schema/objects (idempotent, safe to run concurrently)."""
+    from bridge.store.migrate import MigrationError, migrate_schema
 
     try:
-        done = run(database_url)
+        result = migrate_schema(database_url)
     except MigrationError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"applied: {', '.join(done)}" if done else "schema is up to date")
+    click.echo(f"applied: {', '.join(result.migrations)}" if result.migrations else "schema is up to date")
+    click.echo(f"objects: {result.objects} files applied, {len(result.changed_objects)} new or changed")
+    for backfill in result.backfills:
+        click.echo(f"backfilled: {backfill}")
 
 
 @main.command()
