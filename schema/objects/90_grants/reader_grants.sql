@@ -36,10 +36,10 @@ TO agent_spend_reader;
 GRANT USAGE ON TYPE spend_row, spend_total_row, spend_user_row TO agent_spend_reader;
 
 GRANT EXECUTE ON FUNCTION
-    active_sessions(interval,text[],text[],text[],text[],text[],text[]),
+    active_sessions(interval,text[],text[],text[],text[],text[],text[],timestamp with time zone),
     arrival_delay(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     arrival_delay_stats(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
-    burn_rate_now(text[],text[],text[],text[],text[],text[]),
+    burn_rate_now(text[],text[],text[],text[],text[],text[],timestamp with time zone),
     cache_busting_sessions(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[],numeric,bigint),
     cache_writes_unread(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[],interval),
     calls_filtered(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
@@ -49,7 +49,8 @@ GRANT EXECUTE ON FUNCTION
     dimension_values(timestamp with time zone,timestamp with time zone),
     long_context_requests(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     model_cache_efficiency(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
-    month_to_date(text[],text[],text[],text[],text[],text[]),
+    team_budget_status_at(timestamp with time zone),
+    month_to_date(text[],text[],text[],text[],text[],text[],timestamp with time zone),
     org_totals(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     pricing_gaps(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     rejections_by_reason(timestamp with time zone,timestamp with time zone),
