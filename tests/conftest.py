@@ -10,15 +10,10 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import uuid
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -26,8 +21,9 @@ import pytest
 from psycopg import sql
 
 from bridge.store.migrate import migrate
+from tests.support.bridge_process import BridgeProcess, start_bridge
+from tests.support.db import with_database
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "agent_spend_template"
 
 
@@ -40,14 +36,6 @@ def _docker_engine_reachable() -> bool:
         return True
     except Exception:
         return False
-
-
-def _with_database(url: str, database: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(url)
-    params["dbname"] = database
-    return make_conninfo(**params)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +67,7 @@ def template_db(server_url: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
-    migrate(_with_database(server_url, TEMPLATE))
+    migrate(with_database(server_url, TEMPLATE))
     return TEMPLATE
 
 
@@ -97,7 +85,7 @@ def database_url(server_url: str, template_db: str) -> Iterator[str]:
             )
         )
     try:
-        yield _with_database(server_url, name)
+        yield with_database(server_url, name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -110,72 +98,10 @@ def empty_database_url(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_database(server_url, name)
+        yield with_database(server_url, name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@dataclass
-class BridgeProcess:
-    process: subprocess.Popen[str]
-    grpc: str  # host:port
-    http: str  # host:port
-    stderr_lines: list[str]
-
-    @property
-    def http_url(self) -> str:
-        return f"http://{self.http}"
-
-    @property
-    def grpc_url(self) -> str:
-        return f"http://{self.grpc}"
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
-
-
-def start_bridge(database_url: str, *extra: str) -> BridgeProcess:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bridge",
-            "serve",
-            "--database-url",
-            database_url,
-            "--grpc-port",
-            "0",
-            "--http-port",
-            "0",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    stderr_lines: list[str] = []
-    threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]
-    ports: dict[str, str] = {}
-    assert process.stdout is not None
-    timer = threading.Timer(60, process.kill)
-    timer.start()
-    try:
-        for line in process.stdout:
-            key, _, value = line.strip().partition("=")
-            if key in ("grpc", "http"):
-                ports[key] = value
-            if len(ports) == 2:
-                break
-    finally:
-        timer.cancel()
-    if len(ports) != 2:
-        process.kill()
-        raise RuntimeError("bridge did not start:\n" + "".join(stderr_lines))
-    return BridgeProcess(process, ports["grpc"], ports["http"], stderr_lines)
 
 
 @pytest.fixture
@@ -188,6 +114,42 @@ def bridge(database_url: str) -> Iterator[BridgeProcess]:
         assert code == 0, "bridge did not exit cleanly:\n" + "".join(proc.stderr_lines)
 
 
-def rows(database_url: str, query: str, params: tuple = ()) -> list[tuple]:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(query, params).fetchall()
+# -- markers ------------------------------------------------------------------------------
+# `pytest -m unit` runs the tests that need no PostgreSQL and start no process, in seconds;
+# `pytest -m db` runs the rest. A test needs the database when its fixture closure reaches
+# `server_url` (through database_url, template_db, bridge, a module's `seeded` fixture...),
+# or when it says so with @pytest.mark.db because it starts a PostgreSQL of its own.
+DB_FIXTURE = "server_url"
+# A test or fixture that calls this runs `agent-spend serve` as a subprocess: marker e2e.
+# Tests that spawn processes otherwise (the lab, the CLI) carry @pytest.mark.e2e themselves.
+PROCESS_STARTER = "start_bridge"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "db: needs a PostgreSQL server (added by conftest from the fixtures)")
+    config.addinivalue_line("markers", "unit: needs no database and starts no process (added by conftest)")
+    config.addinivalue_line("markers", "e2e: runs the bridge, the lab or the CLI as a subprocess")
+
+
+EMPTY_CODE = (lambda: None).__code__
+
+
+def _starts_processes(item: pytest.Function) -> bool:
+    """The test or one of its fixtures calls start_bridge (directly, by name)."""
+    functions = [item.function]
+    for name in item.fixturenames:
+        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            functions.append(fixturedef.func)
+    return any(PROCESS_STARTER in getattr(f, "__code__", EMPTY_CODE).co_names for f in functions)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if DB_FIXTURE in item.fixturenames and item.get_closest_marker("db") is None:
+            item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("e2e") is None and _starts_processes(item):
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("db") is None and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.unit)

@@ -15,31 +15,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from bridge.mapping import map_logs, map_traces
 from bridge.model import Tokens
 from bridge.receive.decode import decode_json
-from tests.otlp_payloads import json_log, json_logs
-from tests.test_adapters_support import log, logs, only_call, span, traces
-
-RESOURCE = {"service.name": "codex_cli_rs", "service.version": "0.46.0", "env": "dev"}
-METADATA = {
-    "event.timestamp": "2026-01-02T10:00:00.123Z",
-    "conversation.id": "0199a213-81c0-7800-8aa1-bbab2a035a53",
-    "app.version": "0.46.0",
-    "auth_mode": "chatgpt",
-    "user.account_id": "acct_123",
-    "user.email": "cy@example.com",
-    "terminal.type": "iTerm.app/3.6.1",
-    "model": "gpt-5-codex",
-    "slug": "gpt-5-codex",
-}
-COMPLETED = {
-    **METADATA,
-    "event.name": "codex.sse_event",
-    "event.kind": "response.completed",
-    "input_token_count": "12000",  # includes the 9000 cached
-    "output_token_count": "800",  # includes the 300 reasoning
-    "cached_token_count": 9000,
-    "reasoning_token_count": 300,
-    "tool_token_count": "0",
-}
+from tests.support.adapters import log, logs, only_call, span, traces
+from tests.support.otlp import json_log, json_logs
+from tests.support.payloads.codex import COMPLETED, METADATA, RESOURCE
 
 
 def codex_logs(*records: dict[str, Any]) -> ExportLogsServiceRequest:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bridge.mapping import map_logs, map_traces
 from bridge.model import Tokens
-from tests.test_adapters_support import log, logs, only_call, span, traces
+from tests.support.adapters import log, logs, only_call, span, traces
 
 RESOURCE = {"service.name": "copilot-chat", "service.version": "0.33.1", "process.user.name": "ivy"}
 CONVERSATION = {"gen_ai.conversation.id": "a1b2c3d4-conv", "copilot_chat.session_id": "a1b2c3d4-conv"}

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from bridge.mapping import map_traces
 from bridge.model import Tokens
-from tests.test_adapters_support import call_of_span, only_call, span, traces
+from tests.support.adapters import call_of_span, only_call, span, traces
 
 RESOURCE = {"service.name": "rag-service", "openinference.project.name": "default"}
 LLM = {

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from bridge.mapping import map_traces
 from bridge.model import Tokens
-from tests.test_adapters_support import only_call, span, traces
+from tests.support.adapters import only_call, span, traces
 
 RESOURCE = {
     "service.name": "docs-assistant",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bridge.mapping import map_traces
 from bridge.model import Tokens
-from tests.test_adapters_support import call_of_span, only_call, span, traces
+from tests.support.adapters import call_of_span, only_call, span, traces
 
 RESOURCE = {"service.name": "triage-worker"}
 ANTHROPIC_CHAT = {

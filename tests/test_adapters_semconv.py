@@ -14,8 +14,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bridge.mapping import map_logs, map_traces
 from bridge.model import Tokens
 from bridge.receive.decode import decode_json
-from tests.otlp_payloads import json_span, json_traces
-from tests.test_adapters_support import TRACE_ID, call_of_span, log, logs, only_call, span, traces
+from tests.support.adapters import TRACE_ID, call_of_span, log, logs, only_call, span, traces
+from tests.support.otlp import json_span, json_traces
 
 RESOURCE = {"service.name": "my-agent", "service.version": "1.2.0", "user.email": "eve@example.com"}
 CURRENT = {

@@ -14,28 +14,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bridge.mapping import map_traces
 from bridge.model import Tokens
 from bridge.receive.decode import decode_json
-from tests.otlp_payloads import json_span, json_traces
-from tests.test_adapters_support import TRACE_ID, call_of_span, only_call, span, traces
+from tests.support.adapters import TRACE_ID, call_of_span, only_call, span, traces
+from tests.support.otlp import json_span, json_traces
+from tests.support.payloads.vercel_ai import BASE, RESOURCE, SCOPE, V6_USAGE
 
-RESOURCE = {"service.name": "support-bot", "deployment.environment.name": "prod"}
-SCOPE = "ai"
-BASE = {
-    "ai.model.id": "claude-sonnet-4-5",
-    "ai.model.provider": "anthropic.messages",
-    "ai.telemetry.functionId": "answer-ticket",
-    "ai.telemetry.metadata.userId": "fay@example.com",
-    "ai.telemetry.metadata.sessionId": "ticket-4711",
-}
-# AI SDK v6: inputTokens is the total and the parts are spelled out.
-V6_USAGE = {
-    "ai.usage.inputTokens": 10000,
-    "ai.usage.inputTokenDetails.noCacheTokens": 1500,
-    "ai.usage.inputTokenDetails.cacheReadTokens": 8000,
-    "ai.usage.inputTokenDetails.cacheWriteTokens": 500,
-    "ai.usage.outputTokens": 700,
-    "ai.usage.outputTokenDetails.reasoningTokens": 200,
-    "ai.usage.totalTokens": 10700,
-}
 V6_EXPECTED = Tokens(input=1500, output=700, cache_read=8000, cache_write=500, reasoning=200)
 
 

@@ -11,8 +11,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 
 from bridge.receive.auth import IngestAuth
 from bridge.receive.decode import decode_json
-from tests.conftest import rows, start_bridge
-from tests.otlp_payloads import get, json_span, json_traces, post
+from tests.support.bridge_process import start_bridge
+from tests.support.db import rows
+from tests.support.otlp import get, json_span, json_traces, post
 
 BODY = json_traces(
     {},
@@ -58,7 +59,7 @@ def test_tokens_are_required_on_both_transports_when_configured(database_url: st
 def test_sdk_exporter_headers_authenticate(database_url: str) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    from tests.otlp_payloads import chat_span, sdk_tracer
+    from tests.support.otlp import chat_span, sdk_tracer
 
     bridge = start_bridge(database_url, "--ingest-token", "s3cret")
     try:

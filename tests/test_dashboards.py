@@ -14,7 +14,7 @@ import pytest
 
 from dashboards import build
 from dashboards.grafana import ALL_VALUE, DATASOURCE, FILTER_COLUMNS, SCHEMA_VERSION, TAG
-from tests.grafana_sql import VARIABLE_RE, panels, sql_targets
+from tests.support.grafana_sql import VARIABLE_RE, panels, sql_targets
 
 DIRECTORY = Path(build.__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.grafana_sql import (
+from tests.support.grafana_sql import (
     ALL,
     MacroError,
     Variable,
@@ -99,6 +99,11 @@ def test_go_number_and_interval_formatting() -> None:
     assert go_parse_interval("1h30m") == timedelta(minutes=90)
     assert go_parse_interval("20ms") == timedelta(milliseconds=20)
     assert go_parse_interval("2w") == timedelta(days=14)
+    # Months count from an explicit now, as Go's AddDate does (Jan 31 + 1 month is Mar 2 in 2028).
+    assert go_parse_interval("1M", now=datetime(2028, 1, 31, 12, tzinfo=UTC)) == timedelta(days=31)
+    assert go_parse_interval("1y", now=datetime(2028, 2, 29, tzinfo=UTC)) == timedelta(days=366)
+    with pytest.raises(MacroError, match="calendar interval"):
+        go_parse_interval("1M")
     with pytest.raises(MacroError):
         go_parse_interval("5 minutes")
     assert [go_format_interval(timedelta(seconds=s)) for s in (0.0001, 0.5, 30, 600, 7200, 86400 * 7)] == [

@@ -24,8 +24,9 @@ from psycopg import sql
 
 import seeder
 from dashboards import build
-from tests.conftest import _with_database, start_bridge
-from tests.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets
+from tests.support.bridge_process import start_bridge
+from tests.support.db import with_database
+from tests.support.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets
 
 DASHBOARDS = {
     path.name: json.loads(path.read_text()) for path in sorted(Path(build.__file__).parent.glob("*.json"))
@@ -34,6 +35,8 @@ NUMERIC = {"int2", "int4", "int8", "numeric", "float4", "float8"}
 TIME = {"timestamptz", "timestamp", "date"}
 FAR_PAST = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 1, 8, tzinfo=UTC))
 BUDGETS = {"platform": Decimal("150"), "payments": Decimal("5"), "data": Decimal("400")}
+# The seeded week ends here, not at the wall clock: a week across a month boundary.
+SEED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,16 @@ def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
                 sql.Identifier(name), sql.Identifier(template_db)
             )
         )
-    url = _with_database(server_url, name)
+    url = with_database(server_url, name)
     try:
         bridge = start_bridge(url)
         try:
-            result = seeder.run_seed(bridge.grpc_url, protocol="grpc", days=7, users=10, seed=42)
+            result = seeder.run_seed(
+                bridge.grpc_url, protocol="grpc", days=7, users=10, seed=42, now=SEED_NOW
+            )
         finally:
             assert bridge.stop() == 0, "".join(bridge.stderr_lines)
-        end = datetime.now(UTC)
+        end = SEED_NOW
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone() == (result.model_calls,)
             for team, budget in BUDGETS.items():

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 COMPOSE = ROOT / "deploy/docker-compose/compose.yml"
 PROVISIONING = ROOT / "deploy/grafana/provisioning"

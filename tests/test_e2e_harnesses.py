@@ -19,8 +19,10 @@ from opentelemetry.sdk._logs import Logger, LoggerProvider
 from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from tests.conftest import BridgeProcess, rows
-from tests.otlp_payloads import (
+from tests.support.adapters import TRACE_ID
+from tests.support.bridge_process import BridgeProcess
+from tests.support.db import rows
+from tests.support.otlp import (
     NOW_NS,
     chat_span,
     json_log,
@@ -30,12 +32,11 @@ from tests.otlp_payloads import (
     post,
     sdk_tracer,
 )
-from tests.test_adapters_claude_code import API_REQUEST, LLM_REQUEST_SPAN, STANDARD
-from tests.test_adapters_codex import COMPLETED, METADATA
-from tests.test_adapters_codex import RESOURCE as CODEX_RESOURCE
-from tests.test_adapters_gemini_cli import API_RESPONSE, DETAILS, gemini_logs
-from tests.test_adapters_support import TRACE_ID
-from tests.test_adapters_vercel_ai import BASE, V6_USAGE
+from tests.support.payloads.claude_code import API_REQUEST, LLM_REQUEST_SPAN, STANDARD
+from tests.support.payloads.codex import COMPLETED, METADATA
+from tests.support.payloads.codex import RESOURCE as CODEX_RESOURCE
+from tests.support.payloads.gemini_cli import API_RESPONSE, DETAILS, gemini_logs
+from tests.support.payloads.vercel_ai import BASE, V6_USAGE
 
 ROW_QUERY = """
     SELECT source, signal, user_id, session_id, harness_name, harness_version, provider, model,

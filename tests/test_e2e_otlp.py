@@ -11,8 +11,9 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
-from tests.conftest import BridgeProcess, rows
-from tests.otlp_payloads import NOW_NS, chat_span, json_span, json_traces, post, sdk_tracer
+from tests.support.bridge_process import BridgeProcess
+from tests.support.db import rows
+from tests.support.otlp import FAR_FUTURE_NS, chat_span, json_span, json_traces, post, sdk_tracer
 
 ROW_QUERY = """
     SELECT user_id, team, session_id, provider, request_model, response_model, model, harness_name,
@@ -190,7 +191,7 @@ def test_raw_json_and_gzip_json_and_replay_store_one_row_each(
 def test_grpc_replay_of_same_spans_is_not_double_counted(bridge: BridgeProcess, database_url: str) -> None:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-    from tests.otlp_payloads import post as _  # noqa: F401  (keeps helpers import side-effect free)
+    from tests.support.otlp import post as _  # noqa: F401  (keeps helpers import side-effect free)
 
     captured: list[ExportTraceServiceRequest] = []
 
@@ -256,7 +257,7 @@ def test_partial_success_keeps_good_records(bridge: BridgeProcess, database_url:
         json_span(trace_id, "0000000000000002", "chat", {**good, "gen_ai.usage.output_tokens": -5}),
         json_span(trace_id, "0000000000000003", "chat", {"gen_ai.usage.input_tokens": 10}),
         json_span(trace_id, "0000000000000004", "chat", {**good, "gen_ai.usage.input_tokens": "lots"}),
-        json_span(trace_id, "0000000000000005", "chat", good, start_ns=NOW_NS + 10 * 86_400 * 10**9),
+        json_span(trace_id, "0000000000000005", "chat", good, start_ns=FAR_FUTURE_NS),
     ]
     status, _, payload = post(f"{bridge.http_url}/v1/traces", json_traces({"service.name": "x"}, spans))
     assert status == 200

@@ -14,8 +14,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.conftest import BridgeProcess, rows, start_bridge
-from tests.otlp_payloads import get, json_log, json_logs, json_span, json_traces, post
+from tests.support.bridge_process import BridgeProcess, start_bridge
+from tests.support.db import rows
+from tests.support.otlp import get, json_log, json_logs, json_span, json_traces, post
 
 GOOD_SPAN = json_span(
     "0af7651916cd43dd8448eb211c80319c",

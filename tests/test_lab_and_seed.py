@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, BridgeProcess, rows
-from tests.otlp_payloads import get
+from tests.support.bridge_process import BridgeProcess
+from tests.support.db import rows
+from tests.support.otlp import get
+from tests.support.paths import ROOT
 
 
 def _free_port() -> int:
@@ -60,6 +62,7 @@ def test_seed_sends_every_call_once_over_each_protocol(
     assert rows(database_url, "SELECT count(*) FROM agent_spend_logs")[0][0] == model_calls
 
 
+@pytest.mark.e2e
 def test_seed_reports_an_unreachable_endpoint_clearly() -> None:
     result = _cli(
         "seed", "--endpoint", f"http://127.0.0.1:{_free_port()}", "--protocol", "http/json", timeout=60
@@ -93,6 +96,8 @@ def _fake_grafana_home(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.mark.db  # the lab starts a PostgreSQL of its own
+@pytest.mark.e2e
 def test_lab_up_seed_down_clean(tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"
     env = {

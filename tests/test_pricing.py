@@ -11,42 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.model import Identity, ModelCall, ReportedCost, Tokens
+from bridge.model import ReportedCost
 from bridge.pricing.overrides import PriceOverrides
 from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, Costs, Pricer, estimation_of
-
-TS = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
-MTOK = Decimal(1_000_000)
-VERSION = "genai-prices 0.2.3+fixes.1"
-
-
-def make_call(
-    model: str,
-    provider: str | None,
-    *,
-    ts: datetime = TS,
-    reported: ReportedCost | None = None,
-    identity: Identity | None = None,
-    request_model: str | None = None,
-    **tokens: int,
-) -> ModelCall:
-    return ModelCall(
-        dedup_key=f"test:{model}:{sorted(tokens.items())}",
-        ts=ts,
-        source="test",
-        signal="trace",
-        model=model,
-        provider=provider,
-        request_model=request_model,
-        tokens=Tokens(**tokens),
-        identity=identity or Identity(),
-        reported=reported or ReportedCost(),
-    )
-
-
-def usd(*terms: tuple[int, str]) -> Decimal:
-    """Sum of tokens x $/MTok, exactly."""
-    return sum((Decimal(tokens) * Decimal(price) for tokens, price in terms), Decimal(0)) / MTOK
+from tests.support.pricing import VERSION, make_call, usd
 
 
 @pytest.fixture(scope="module")

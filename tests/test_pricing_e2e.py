@@ -6,9 +6,10 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-from tests.conftest import BridgeProcess, rows, start_bridge
-from tests.otlp_payloads import json_span, json_traces, post
-from tests.test_pricing import VERSION
+from tests.support.bridge_process import BridgeProcess, start_bridge
+from tests.support.db import rows
+from tests.support.otlp import json_span, json_traces, post
+from tests.support.pricing import VERSION
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 COST_QUERY = """

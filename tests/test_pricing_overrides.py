@@ -14,8 +14,8 @@ import pytest
 from bridge.model import Identity, ReportedCost
 from bridge.pricing.overrides import PriceOverridesError, load_overrides, parse_overrides
 from bridge.pricing.pricer import Pricer
-from tests.conftest import ROOT
-from tests.test_pricing import VERSION, make_call, usd
+from tests.support.paths import ROOT
+from tests.support.pricing import VERSION, make_call, usd
 
 OVERRIDES = """
 version: 1
@@ -208,6 +208,7 @@ def test_invalid_files_name_the_key(tmp_path: Path, text: str, message: str) -> 
     assert str(path) in error.value.message
 
 
+@pytest.mark.e2e
 def test_bridge_refuses_to_start_with_an_invalid_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("multipliers:\n  providers:\n    openai: lots\n")

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from bridge.admin import reprice as reprice_module
 from bridge.cli import main
 from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, Pricer
-from tests.conftest import rows
-from tests.test_pricing import VERSION
+from tests.support.db import rows
+from tests.support.pricing import VERSION
 
 TS = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 SNAPSHOT = """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -11,15 +12,32 @@ from click.testing import CliRunner
 
 from bridge.admin.retention import apply_retention, parse_age
 from bridge.cli import main
-from tests.test_rollups_helpers import assert_rollups_exact, call, insert_calls, raw_rows, stored_rollups
-
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-HORIZON_90D = TODAY - timedelta(days=90)  # also the UTC midnight `--older-than 90d` rounds down to
+from tests.support.rollups import assert_rollups_exact, call, insert_calls, raw_rows, stored_rollups
 
 
-def _history(conn: psycopg.Connection) -> None:
+@dataclass(frozen=True)
+class Days:
+    """The database's current UTC day, and the UTC midnight `--older-than 90d` rounds down to.
+
+    `--older-than` counts back from the database's clock (`horizon_for_age`), so the history
+    is laid out from that clock too, never from this process's.
+    """
+
+    today: datetime
+    horizon: datetime
+
+
+@pytest.fixture
+def days(database_url: str) -> Days:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'").fetchone()
+    assert row is not None
+    return Days(row[0], row[0] - timedelta(days=90))
+
+
+def _history(conn: psycopg.Connection, today: datetime) -> None:
     """Calls every 12 hours over 120 days, in sessions that straddle the 90-day horizon."""
-    start = TODAY - timedelta(days=120)
+    start = today - timedelta(days=120)
     insert_calls(
         conn,
         [
@@ -39,21 +57,21 @@ def _run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_retention_drops_raw_rows_and_keeps_rollup_history(database_url: str) -> None:
+def test_retention_drops_raw_rows_and_keeps_rollup_history(database_url: str, days: Days) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        _history(conn)
+        _history(conn, days.today)
         before = stored_rollups(conn)
-        pruned = raw_rows(conn, "ts < %s", (HORIZON_90D,))
+        pruned = raw_rows(conn, "ts < %s", (days.horizon,))
         assert len(pruned) == 60
 
     code, out, err = _run("--database-url", database_url, "--older-than", "90d", "--batch-size", "25")
     assert code == 0, out + err
-    assert f"deleted 60 raw rows before {HORIZON_90D.isoformat()} in 3 batches" in out
+    assert f"deleted 60 raw rows before {days.horizon.isoformat()} in 3 batches" in out
     assert err.splitlines() == ["deleted 25 rows", "deleted 25 rows", "deleted 10 rows"]
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert conn.execute("SELECT min(ts) FROM agent_spend_logs").fetchone() == (HORIZON_90D,)
-        assert conn.execute("SELECT horizon FROM retention_state").fetchone() == (HORIZON_90D,)
+        assert conn.execute("SELECT min(ts) FROM agent_spend_logs").fetchone() == (days.horizon,)
+        assert conn.execute("SELECT horizon FROM retention_state").fetchone() == (days.horizon,)
         assert stored_rollups(conn) == before  # nothing subtracted, sessions included
         assert_rollups_exact(conn, pruned)
         # Later changes to a session that straddles the horizon still count its pruned part.
@@ -63,25 +81,26 @@ def test_retention_drops_raw_rows_and_keeps_rollup_history(database_url: str) ->
             "SELECT calls, first_ts FROM session_rollup WHERE session_id = 's6'"
         ).fetchone() == (
             9,
-            TODAY - timedelta(days=120) + 55 * timedelta(hours=12),
+            days.today - timedelta(days=120) + 55 * timedelta(hours=12),
         )
         assert_rollups_exact(conn, pruned)
         # A late call from before the horizon still lands in the history buckets.
-        late = call("late", TODAY - timedelta(days=100), session_id="s1", total_cost_usd=Decimal(7))
+        late = call("late", days.today - timedelta(days=100), session_id="s1", total_cost_usd=Decimal(7))
         insert_calls(conn, [late])
         assert_rollups_exact(conn, pruned)
 
     # A longer age never moves the recorded horizon back; the late row is pruned like the rest.
     code, out, _ = _run("--database-url", database_url, "--older-than", "13w")
-    assert code == 0 and "deleted 1 raw rows" in out and f"retention horizon {HORIZON_90D.isoformat()}" in out
+    assert code == 0 and "deleted 1 raw rows" in out
+    assert f"retention horizon {days.horizon.isoformat()}" in out
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert conn.execute("SELECT horizon FROM retention_state").fetchone() == (HORIZON_90D,)
+        assert conn.execute("SELECT horizon FROM retention_state").fetchone() == (days.horizon,)
         assert_rollups_exact(conn, [*pruned, late])
 
 
-def test_dry_run_changes_nothing(database_url: str) -> None:
+def test_dry_run_changes_nothing(database_url: str, days: Days) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        _history(conn)
+        _history(conn, days.today)
     code, out, _ = _run("--database-url", database_url, "--older-than", "90d", "--dry-run")
     assert code == 0 and out.startswith("dry run: would delete 60 raw rows")
     with psycopg.connect(database_url) as conn:
@@ -93,25 +112,25 @@ def test_dry_run_changes_nothing(database_url: str) -> None:
         )
 
 
-def test_verify_and_rebuild_leave_history_before_the_horizon_alone(database_url: str) -> None:
+def test_verify_and_rebuild_leave_history_before_the_horizon_alone(database_url: str, days: Days) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        _history(conn)
-        apply_retention(conn, HORIZON_90D, batch_size=1000)
+        _history(conn, days.today)
+        apply_retention(conn, days.horizon, batch_size=1000)
     with psycopg.connect(database_url, autocommit=True) as conn:
         history = conn.execute(
-            "SELECT * FROM spend_daily WHERE bucket < %s ORDER BY bucket", (HORIZON_90D,)
+            "SELECT * FROM spend_daily WHERE bucket < %s ORDER BY bucket", (days.horizon,)
         ).fetchall()
         assert len(history) == 30
         # Corrupting history is invisible to verify (there is nothing left to compare with)...
-        conn.execute("UPDATE spend_hourly SET calls = calls + 1 WHERE bucket < %s", (HORIZON_90D,))
+        conn.execute("UPDATE spend_hourly SET calls = calls + 1 WHERE bucket < %s", (days.horizon,))
     runner = CliRunner()
     ok = runner.invoke(main, ["rollup", "verify", "--database-url", database_url])
-    assert ok.exit_code == 0 and f"since the retention horizon {HORIZON_90D.isoformat()}" in ok.stdout
+    assert ok.exit_code == 0 and f"since the retention horizon {days.horizon.isoformat()}" in ok.stdout
     # ...while a corrupted bucket after the horizon is caught...
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("UPDATE spend_daily SET cost_usd = 0 WHERE bucket = %s", (HORIZON_90D,))
+        conn.execute("UPDATE spend_daily SET cost_usd = 0 WHERE bucket = %s", (days.horizon,))
     bad = runner.invoke(main, ["rollup", "verify", "--database-url", database_url])
-    assert bad.exit_code == 1 and HORIZON_90D.date().isoformat() in bad.stdout
+    assert bad.exit_code == 1 and days.horizon.date().isoformat() in bad.stdout
     # ...and a full rebuild recomputes it without touching the history it cannot recompute.
     rebuilt = runner.invoke(
         main, ["rollup", "rebuild", "--database-url", database_url, "--since", "2000-01-01"]
@@ -121,30 +140,30 @@ def test_verify_and_rebuild_leave_history_before_the_horizon_alone(database_url:
     with psycopg.connect(database_url) as conn:
         assert (
             conn.execute(
-                "SELECT * FROM spend_daily WHERE bucket < %s ORDER BY bucket", (HORIZON_90D,)
+                "SELECT * FROM spend_daily WHERE bucket < %s ORDER BY bucket", (days.horizon,)
             ).fetchall()
             == history
         )
         assert conn.execute(
-            "SELECT sum(calls) FROM spend_hourly WHERE bucket < %s", (HORIZON_90D,)
+            "SELECT sum(calls) FROM spend_hourly WHERE bucket < %s", (days.horizon,)
         ).fetchone() == (
             120,  # 60 calls, each hourly bucket corrupted by +1 and deliberately kept
         )
 
 
-def test_retention_flag_cannot_delete_rows_after_the_horizon(database_url: str) -> None:
+def test_retention_flag_cannot_delete_rows_after_the_horizon(database_url: str, days: Days) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        _history(conn)
+        _history(conn, days.today)
         with (
             pytest.raises(psycopg.errors.RaiseException, match="not before the recorded horizon"),
             conn.transaction(),
         ):
             conn.execute("SET LOCAL agent_spend.retention = 'on'")  # no horizon recorded at all
-            conn.execute("DELETE FROM agent_spend_logs WHERE ts < %s", (HORIZON_90D,))
-        apply_retention(conn, HORIZON_90D)
+            conn.execute("DELETE FROM agent_spend_logs WHERE ts < %s", (days.horizon,))
+        apply_retention(conn, days.horizon)
         with pytest.raises(psycopg.errors.RaiseException), conn.transaction():
             conn.execute("SET LOCAL agent_spend.retention = 'on'")
-            conn.execute("DELETE FROM agent_spend_logs WHERE ts < %s", (TODAY,))
+            conn.execute("DELETE FROM agent_spend_logs WHERE ts < %s", (days.today,))
         assert conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone() == (180,)
 
 

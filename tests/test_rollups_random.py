@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from bridge.admin.retention import apply_retention
-from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, raw_rows, reset
+from tests.support.rollups import BASE, assert_rollups_exact, call, insert_calls, raw_rows, reset
 
 KEYS = [f"k{i}" for i in range(20)]  # a small pool, so inserts often replay existing calls
 USERS = ["ana", "bo", "unknown"]

@@ -12,7 +12,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bridge.cli import main
-from tests.test_rollups_helpers import BASE, call, insert_calls
+from tests.support.rollups import BASE, call, insert_calls
 
 
 @pytest.fixture

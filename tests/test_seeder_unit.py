@@ -37,6 +37,7 @@ from seeder.catalog import call_cost_usd
 from seeder.otlp import key_values
 from seeder.send import grpc_target, http_url
 
+generate_module = importlib.import_module("seeder.generate")  # `seeder.generate` is the function
 NOW = datetime(2025, 11, 20, 15, 30, tzinfo=UTC)  # a Thursday afternoon in Europe
 NOW_NS = int(NOW.timestamp()) * 1_000_000_000
 HOUR_NS = 3600 * 1_000_000_000
@@ -103,11 +104,24 @@ def test_same_seed_and_now_is_byte_identical(requests: list[ExportTraceServiceRe
     assert naive == generate(days=1, users=2, now=NOW), "a naive `now` is read as UTC"
 
 
-def test_default_now_is_the_current_minute() -> None:
-    before = datetime.now(UTC).replace(second=0, microsecond=0)
-    traces = generate(days=1, users=1)
-    assert max(t.end_ns for t in traces) <= datetime.now(UTC).timestamp() * 1e9
-    assert min(t.start_ns for t in traces) >= before.timestamp() * 1e9 - 25 * HOUR_NS
+def test_default_now_is_the_current_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without `now`, generate reads the clock once and truncates it to the minute (UTC)."""
+    instant = datetime(2028, 2, 29, 23, 59, 41, 250_000, tzinfo=UTC)
+    asked: list[object] = []
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Clock:  # type: ignore[override]
+            asked.append(tz)
+            return cls.fromtimestamp(instant.timestamp(), tz)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generate_module, "datetime", Clock)
+    defaulted = generate(days=1, users=1)
+    assert asked == [UTC]
+    monkeypatch.undo()
+    assert defaulted == generate(days=1, users=1, now=datetime(2028, 2, 29, 23, 59, tzinfo=UTC))
+    assert max(t.end_ns for t in defaulted) <= instant.timestamp() * 1e9
+    assert min(t.start_ns for t in defaulted) >= instant.timestamp() * 1e9 - 25 * HOUR_NS
 
 
 def test_default_volume_and_shape(calls: list[Row], requests: list[ExportTraceServiceRequest]) -> None:

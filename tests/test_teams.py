@@ -7,8 +7,9 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import rows, start_bridge
-from tests.otlp_payloads import json_span, json_traces, post
+from tests.support.bridge_process import start_bridge
+from tests.support.db import rows
+from tests.support.otlp import json_span, json_traces, post
 
 
 def test_team_from_users_table_drives_subscription_rule(database_url: str, tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ triggers agree with the SQL used by `verify`.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bridge.admin.rollups import verify
+from tests.support.paths import ROOT
 
 BASE = datetime(2025, 6, 15, tzinfo=UTC)
 
@@ -253,3 +255,67 @@ def assert_rollups_exact(conn: psycopg.Connection[Any], pruned: Iterable[dict[st
 def reset(conn: psycopg.Connection[Any]) -> None:
     """Empty raw rows and rollups without firing triggers (TRUNCATE bypasses them)."""
     conn.execute(f"TRUNCATE agent_spend_logs, {', '.join(ROLLUP_TABLES)}")
+
+
+# -- random calls and filters over a small dimension space (0005-0007 tests) --------------
+
+USERS = ["ana", "bo", "cy", "unknown"]
+TEAMS = ["payments", "search", "unknown"]
+MODELS = ["m1", "m2", "m3"]
+HARNESSES = ["claude-code", "codex"]
+REPOS = [None, "r1", "r2"]
+ENVIRONMENTS = ["prod", "staging"]
+ALL = ["__all"]
+FILTER_NAMES = ("environment", "team", "user", "model", "harness", "repository")
+
+
+def random_calls(rng: random.Random, n: int, prefix: str = "k") -> list[dict[str, Any]]:
+    return [
+        call(
+            f"{prefix}{i}",
+            BASE + timedelta(seconds=rng.uniform(-5 * 86400, 2 * 86400)),
+            user_id=rng.choice(USERS),
+            team=rng.choice(TEAMS),
+            model=rng.choice(MODELS),
+            harness_name=rng.choice(HARNESSES),
+            workspace_repo=rng.choice(REPOS),
+            workspace_branch=rng.choice([None, "main", "feat"]),
+            environment=rng.choice(ENVIRONMENTS),
+            cost_estimation=rng.choice(["metered", "subscription"]),
+            workspace_is_ci=rng.random() < 0.2,
+            status="error" if rng.random() < 0.1 else "ok",
+            input_tokens=rng.randint(0, 150_000),
+            output_tokens=rng.randint(0, 500),
+            cache_read_tokens=rng.randint(0, 80_000),
+            reasoning_tokens=rng.randint(0, 9),
+            total_cost_usd=None if rng.random() < 0.1 else Decimal(rng.randint(0, 10_000)) / 1000,
+            list_cost_usd=Decimal(rng.randint(0, 10_000)) / 1000,
+            reported_cost_usd=None if rng.random() < 0.5 else Decimal(rng.randint(0, 100)) / 100,
+        )
+        for i in range(n)
+    ]
+
+
+def random_filters(rng: random.Random) -> dict[str, list[str]]:
+    choices = {
+        "environment": ENVIRONMENTS,
+        "team": TEAMS,
+        "user": USERS,
+        "model": MODELS,
+        "harness": HARNESSES,
+        "repository": ["(none)", "r1", "r2"],
+    }
+    return {
+        name: ALL if rng.random() < 0.6 else rng.sample(values, rng.randint(1, 2))
+        for name, values in choices.items()
+    }
+
+
+def explain_plan(conn: psycopg.Connection[Any], query: str) -> str:
+    return "\n".join(r[0] for r in conn.execute(f"EXPLAIN {query}").fetchall())  # type: ignore[arg-type]
+
+
+def reference_function(conn: psycopg.Connection[Any], function: str) -> str:
+    """The oracle tests/reference/ref_<function>.sql (0004's definition over spend_filtered only)."""
+    conn.execute((ROOT / "tests" / "reference" / f"ref_{function}.sql").read_text())  # type: ignore[arg-type]
+    return f"pg_temp.ref_{function}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Tracer
 
-NOW_NS = time.time_ns() - 3_600 * 1_000_000_000  # an hour ago: well inside the accepted window
+# The instant the payloads were captured: fixed, so no test depends on the wall clock. The bridge
+# accepts any time from 2020 up to a day ahead of its clock, so a past instant always goes in.
+NOW = datetime(2026, 1, 2, 10, 0, tzinfo=UTC)
+NOW_NS = int(NOW.timestamp()) * 1_000_000_000
+# Far beyond any clock the tests run with: the bridge rejects it as "more than a day in the future".
+FAR_FUTURE_NS = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000_000
 
 
 @contextmanager

@@ -169,13 +169,19 @@ _GO_DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def go_parse_interval(text: str, now: datetime | None = None) -> timedelta:
-    """gtime.ParseInterval: d/w/M/y are calendar steps from now (UTC), the rest time.ParseDuration."""
+    """gtime.ParseInterval: d/w/M/y are calendar steps from `now` (UTC), the rest time.ParseDuration.
+
+    Months and years vary in length, so they need an explicit `now`: the tests never take it
+    from the wall clock.
+    """
     calendar = re.fullmatch(r"(\d+)([dwMy])", text)
     if calendar:
         count, unit = int(calendar.group(1)), calendar.group(2)
-        now = (now or datetime.now(UTC)).astimezone(UTC)
         if unit in "dw":
             return timedelta(days=count * (7 if unit == "w" else 1))
+        if now is None:
+            raise MacroError(f"{text!r} is a calendar interval: pass the `now` it counts from")
+        now = now.astimezone(UTC)
         months = count * (12 if unit == "y" else 1)
         year, month = divmod(now.month - 1 + months, 12)
         shifted = datetime(now.year + year, month + 1, 1, tzinfo=UTC) + timedelta(days=now.day - 1)
@@ -330,11 +336,13 @@ def sql_targets(dashboard: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], 
 
 
 def panel_range(panel: Mapping[str, Any], start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """A panel's relative time override (`timeFrom: "24h"`) replaces the dashboard range with now-24h..now."""
+    """A panel's relative time override (`timeFrom: "24h"`) replaces the dashboard range with now-24h..now.
+
+    The dashboards' ranges end at now (`now-7d` to `now`), so `end` is Grafana's now.
+    """
     if not panel.get("timeFrom"):
         return start, end
-    now = datetime.now(UTC)
-    return now - go_parse_interval(str(panel["timeFrom"])), now
+    return end - go_parse_interval(str(panel["timeFrom"]), now=end), end
 
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""Captured harness payloads, shared by the adapter tests and the end-to-end harness tests."""
