@@ -21,8 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 from bridge.cli import main
 from bridge.receive.decode import decode_json
 from bridge.store.migrate import available, migrate
-from tests.conftest import rows, start_bridge
-from tests.otlp_payloads import get, json_span, json_traces, post
+from tests.support.bridge_process import start_bridge
+from tests.support.db import rows
+from tests.support.otlp import get, json_span, json_traces, post
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -61,6 +62,7 @@ def own_postgres() -> Iterator[object]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.mark.db  # own_postgres: a server of its own
 def test_database_outage_answers_retryably_then_recovers(own_postgres) -> None:  # type: ignore[no-untyped-def]
     url = own_postgres.url()
     migrate(url)

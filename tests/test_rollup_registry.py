@@ -15,9 +15,18 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.test_coarse_rollups import ALL, FILTER_NAMES, _filters, _random_calls
-from tests.test_dimension_rollups import _reference
-from tests.test_rollups_helpers import BASE, DIMENSION_ROLLUPS, assert_rollups_exact, call, insert_calls
+from tests.support.rollups import (
+    ALL,
+    BASE,
+    DIMENSION_ROLLUPS,
+    FILTER_NAMES,
+    assert_rollups_exact,
+    call,
+    insert_calls,
+    random_calls,
+    random_filters,
+    reference_function,
+)
 
 ARGS = ", ".join(["%s", "%s"] + ["%s::text[]"] * 6)
 
@@ -60,7 +69,7 @@ def test_a_new_registry_row_is_maintained_verified_and_rebuilt(database_url: str
                INSERT INTO spend_rollup_registry
                VALUES ('spend_daily_model', 99, 'day', ARRAY['bucket', 'model'])"""
         )
-        insert_calls(conn, _random_calls(random.Random(3), 200))
+        insert_calls(conn, random_calls(random.Random(3), 200))
         conn.execute("UPDATE agent_spend_logs SET total_cost_usd = 7 WHERE id % 4 = 0")
         conn.execute("DELETE FROM agent_spend_logs WHERE id % 9 = 0")
         stored = conn.execute(
@@ -82,10 +91,11 @@ def test_a_new_registry_row_is_maintained_verified_and_rebuilt(database_url: str
 def test_developer_cost_per_day_equals_the_raw_rows(database_url: str) -> None:
     rng = random.Random(21)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        insert_calls(conn, _random_calls(rng, 600))
+        insert_calls(conn, random_calls(rng, 600))
         assert_rollups_exact(conn)
         cases = [(BASE - timedelta(days=6), BASE + timedelta(days=3), dict.fromkeys(FILTER_NAMES, ALL))]
-        cases += [(BASE - timedelta(days=6), BASE + timedelta(days=3), _filters(rng)) for _ in range(12)]
+        window = (BASE - timedelta(days=6), BASE + timedelta(days=3))
+        cases += [(*window, random_filters(rng)) for _ in range(12)]
         cases.append((BASE - timedelta(days=6), BASE + timedelta(days=3), {**dict.fromkeys(FILTER_NAMES, ALL),
                                                                           "harness": ["codex"]}))  # fmt: skip
         for start, end, filters in cases:
@@ -145,11 +155,11 @@ def test_cache_sequence_panels_equal_their_0004_definition(database_url: str, fu
     rng = random.Random(31)
     with psycopg.connect(database_url, autocommit=True) as conn:
         insert_calls(conn, _session_calls(rng))
-        reference = _reference(conn, function)
+        reference = reference_function(conn, function)
         cases = [(BASE, BASE + timedelta(hours=12), dict.fromkeys(FILTER_NAMES, ALL))]
         for _ in range(15):
             start = BASE + timedelta(minutes=rng.uniform(0, 600))
-            cases.append((start, start + timedelta(minutes=rng.uniform(5, 300)), _filters(rng)))
+            cases.append((start, start + timedelta(minutes=rng.uniform(5, 300)), random_filters(rng)))
         for start, end, filters in cases:
             params = (start, end, *(filters[n] for n in FILTER_NAMES))
             got = conn.execute(f"SELECT * FROM {function}({ARGS})", params).fetchall()  # type: ignore[arg-type]
