@@ -279,29 +279,35 @@ def test_filters_narrow_like_a_where_clause(conn: psycopg.Connection[Any], seede
 
 @pytest.mark.parametrize("role", ["owner", "reader"])
 def test_budget_status_and_projection(seeded: Seeded, role: str) -> None:
-    """Month to date is read in one transaction, so `now()` is one instant for the view, the raw
-    sum and the call added here: the expectation never depends on which day the suite runs."""
+    """Month to date as of an explicit p_now (team_budget_status_at), not the wall clock: the
+    expectation never depends on which day the suite runs."""
+    p_now = SEED_NOW
     with psycopg.connect(seeded.url) as owner:
-        # $6 for payments at this instant (its budget is $5) and $1000 a microsecond before the
-        # month began: the first is in the month whatever the date, the second never is.
+        # $6 for payments at p_now (its budget is $5) and $1000 a microsecond before its month
+        # began: the first is in the month, the second never is.
         owner.execute(
             """INSERT INTO agent_spend_logs (dedup_key, ts, source, signal, user_id, team, model,
                                              total_cost_usd, cost_estimation)
-               VALUES ('budget-now', now(), 'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5',
+               VALUES ('budget-now', %(now)s, 'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5',
                        6, 'metered'),
-                      ('budget-last-month', date_trunc('month', now(), 'UTC') - interval '1 microsecond',
-                       'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5', 1000, 'metered')"""
+                      ('budget-last-month', date_trunc('month', %(now)s, 'UTC') - interval '1 microsecond',
+                       'otel-genai', 'trace', 'u@example.com', 'payments', 'gpt-5', 1000, 'metered')""",
+            {"now": p_now},
         )
         month = (
             "SELECT team, sum(coalesce(total_cost_usd, 0)) FROM agent_spend_logs "
-            "WHERE ts >= date_trunc('month', now(), 'UTC') GROUP BY team"
+            "WHERE ts >= date_trunc('month', %s::timestamptz, 'UTC') GROUP BY team"
         )
-        spent = dict(owner.execute(month).fetchall())
+        spent = dict(owner.execute(month, (p_now,)).fetchall())
         if role == "reader":
             owner.execute("SET LOCAL ROLE agent_spend_reader")
         rows = owner.execute(
-            "SELECT team, monthly_budget_usd, month_to_date_usd, status FROM team_budget_status"
+            "SELECT team, monthly_budget_usd, month_to_date_usd, status FROM team_budget_status_at(%s)",
+            (p_now,),
         ).fetchall()
+        assert owner.execute(
+            "SELECT * FROM team_budget_status"
+        ).fetchall()  # the dashboards' view: p_now = now()
         owner.rollback()
     status = {team: (budget, spent, state) for team, budget, spent, state in rows}
     assert set(BUDGETS) <= set(status)

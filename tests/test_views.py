@@ -260,13 +260,9 @@ def test_cache_efficiency_prices_saved_dollars_from_bucket_costs(conn: psycopg.C
 
 
 def test_budget_status(conn: psycopg.Connection[Any]) -> None:
-    now = one(conn, "SELECT now()")
-    month_start = one(conn, "SELECT date_trunc('month', now(), 'UTC')")
-    days = one(
-        conn,
-        "SELECT extract(day FROM date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month' "
-        "- interval '1 day')",
-    )
+    now = T0 + timedelta(days=5, hours=3)  # p_now: the month of March 2025, whatever the clock says
+    month_start = datetime(2025, 3, 1, tzinfo=UTC)
+    days = 31
     conn.execute(
         "INSERT INTO teams (team, monthly_budget_usd) VALUES ('over', 10), ('risk', 100), ('fine', 1e6), "
         "('idle', 50)"
@@ -284,7 +280,8 @@ def test_budget_status(conn: psycopg.Connection[Any]) -> None:
     status = {
         r[0]: r[1:]
         for r in conn.execute(
-            "SELECT team, status, projected_month_end_usd, days_with_data FROM team_budget_status"
+            "SELECT team, status, projected_month_end_usd, days_with_data FROM team_budget_status_at(%s)",
+            (now,),
         )
     }
     assert status["over"][0] == "over budget"
@@ -293,6 +290,15 @@ def test_budget_status(conn: psycopg.Connection[Any]) -> None:
     )
     assert status["fine"][0] == "on track" and status["nobudget"][0] == "no budget"
     assert status["idle"] == ("on track", 0, 0)
+    # The view is the function at the clock; these calls are in another month.
+    view = conn.execute("SELECT * FROM team_budget_status").fetchall()
+    assert sorted(view, key=repr) == sorted(
+        conn.execute("SELECT * FROM team_budget_status_at(now())").fetchall(), key=repr
+    )
+    assert one(conn, "SELECT month_to_date_usd FROM team_budget_status_at(%s) WHERE team = 'over'", now) == 12
+    assert one(conn, "SELECT cost_usd FROM month_to_date(p_now => %s)", now) == one(
+        conn, "SELECT sum(month_to_date_usd) FROM team_budget_status_at(%s)", now
+    )
 
 
 def test_sessions_and_dimension_values(conn: psycopg.Connection[Any]) -> None:
