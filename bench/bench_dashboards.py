@@ -41,7 +41,7 @@ from dashboard_data import create_raw_equivalent, default_end, load  # noqa: E40
 
 from bridge.admin.reader_role import READER_SETTINGS  # noqa: E402
 from bridge.store.migrate import migrate  # noqa: E402
-from tests.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets  # noqa: E402
+from tests.support.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets  # noqa: E402
 
 DATABASE = "agent_spend_bench"
 ROLLUP_TABLES = (
@@ -90,7 +90,7 @@ def database_url(server_url: str, name: str) -> str:
 
     params = conninfo_to_dict(server_url)
     params["dbname"] = name
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def all_variables(dashboard: dict[str, Any], conn: psycopg.Connection[Any], start: datetime, end: datetime
@@ -104,7 +104,7 @@ def all_variables(dashboard: dict[str, Any], conn: psycopg.Connection[Any], star
             continue
         query = render(spec["query"], start, end, resolved)
         began = time.perf_counter()
-        options = [str(r[0]) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+        options = [str(r[0]) for r in conn.execute(query).fetchall()]
         timings.append((f"variable {spec['name']}", (time.perf_counter() - began) * 1000))
         current = ALL if spec["includeAll"] else (options[0] if options else "")
         resolved[spec["name"]] = Variable(spec["name"], current, spec["multi"], spec["includeAll"],
@@ -113,17 +113,17 @@ def all_variables(dashboard: dict[str, Any], conn: psycopg.Connection[Any], star
 
 
 def best_ms(conn: psycopg.Connection[Any], query: str, repeat: int) -> float:
-    conn.execute(query).fetchall()  # type: ignore[arg-type]  # warm-up
+    conn.execute(query).fetchall()  # warm-up
     runs = []
     for _ in range(repeat):
         began = time.perf_counter()
-        conn.execute(query).fetchall()  # type: ignore[arg-type]
+        conn.execute(query).fetchall()
         runs.append((time.perf_counter() - began) * 1000)
     return min(runs)
 
 
 def reads_rollups(conn: psycopg.Connection[Any], query: str) -> bool:
-    plan = json.dumps(conn.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchone())  # type: ignore[arg-type]
+    plan = json.dumps(conn.execute(f"EXPLAIN (FORMAT JSON) {query}").fetchone())
     return any(f'"{table}"' in plan for table in ROLLUP_TABLES[:-1])
 
 
@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             print("load: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()), file=sys.stderr)
         else:
             with psycopg.connect(url) as conn:
-                end = conn.execute("SELECT max(ts) FROM agent_spend_logs").fetchone()[0]  # type: ignore[index]
+                row = conn.execute("SELECT max(ts) FROM agent_spend_logs").fetchone()
+                assert row is not None and row[0] is not None, "--keep needs a loaded database"
+                end = row[0]
         create_raw_equivalent(url)
         with psycopg.connect(url) as conn:
             sizes = conn.execute(

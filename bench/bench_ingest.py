@@ -17,6 +17,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -58,6 +59,13 @@ def start_bridge(url: str) -> tuple[subprocess.Popen[str], str, str]:
     return process, ports["grpc"], ports["http"]
 
 
+def _count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone()
+    assert row is not None, "count(*) returns one row"
+    count: int = row[0]
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url")
@@ -84,7 +92,7 @@ def main() -> None:
         capture_output=True,
     )
     with psycopg.connect(url) as conn:
-        before = conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone()[0]  # type: ignore[index]
+        before = _count(conn)
     bridge, grpc_addr, http_addr = start_bridge(url)
     try:
         now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -98,7 +106,7 @@ def main() -> None:
             results = list(pool.map(lambda reqs: send(reqs, endpoint, args.protocol), batches))
         elapsed = time.perf_counter() - started
         with psycopg.connect(url) as conn:
-            after = conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone()[0]  # type: ignore[index]
+            after = _count(conn)
         spans = sum(r.spans_sent for r in results)
         calls = sum(r.model_calls for r in results)
         print(f"protocol={args.protocol} clients={args.clients} requests={sum(r.requests for r in results)}")
@@ -109,7 +117,8 @@ def main() -> None:
         bridge.wait(60)
         if server is not None:
             server.stop()
-            shutil.rmtree(data_dir, ignore_errors=True)  # type: ignore[arg-type]
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,11 @@ class Developer:
         return local.weekday() < 5 and 9 <= local.hour < 18
 
 
+def _pair(items: list[str]) -> tuple[str, str]:
+    first, second = items
+    return first, second
+
+
 def _org(users: int, rng: random.Random) -> list[Developer]:
     teams = [f"team-{i:02d}" for i in range(max(3, users // 35))]
     offsets = {t: rng.choice((-8.0, -5.0, 0.0, 1.0, 5.5, 8.0)) for t in teams}
@@ -76,14 +81,14 @@ def _org(users: int, rng: random.Random) -> list[Developer]:
     for i in range(users):
         team = rng.choice(teams)
         people.append(
-            Developer(f"dev{i:05d}@example.com", team, offsets[team], tuple(rng.sample(repos[team], 2)),  # type: ignore[arg-type]
-                      rng.choice(HARNESSES), tuple(rng.sample(sorted(MODELS), 2)),  # type: ignore[arg-type]
+            Developer(f"dev{i:05d}@example.com", team, offsets[team], _pair(rng.sample(repos[team], 2)),
+                      rng.choice(HARNESSES), _pair(rng.sample(sorted(MODELS), 2)),
                       "staging" if rng.random() < 0.1 else "production", rng.random() < 0.15,
                       rng.uniform(0.2, 3.0))
         )  # fmt: skip
     for team in teams[:3]:
         ci_models = ("claude-haiku-4-5", "gpt-5-mini")
-        people.append(Developer(f"ci-{team}@example.com", team, 0.0, (repos[team][0],) * 2,  # type: ignore[arg-type]
+        people.append(Developer(f"ci-{team}@example.com", team, 0.0, (repos[team][0],) * 2,
                                 "custom-sdk", ci_models, "ci", False, 0.5, is_ci=True))  # fmt: skip
     return people
 
@@ -162,10 +167,10 @@ def load(url: str, count: int, days: int, end: datetime, log: Any = print) -> di
                  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""
         ).fetchall()
         for name, _ in indexes:
-            conn.execute(f'DROP INDEX "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'DROP INDEX "{name}"')
         conn.execute("ALTER TABLE agent_spend_logs DISABLE TRIGGER USER")
         started = time.perf_counter()
-        with conn.cursor().copy(f"COPY agent_spend_logs ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[arg-type]
+        with conn.cursor().copy(f"COPY agent_spend_logs ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for n, row in enumerate(rows(count, days, end), 1):
                 copy.write_row(row)
                 if n % 1_000_000 == 0:
@@ -174,7 +179,7 @@ def load(url: str, count: int, days: int, end: datetime, log: Any = print) -> di
         conn.execute("ALTER TABLE agent_spend_logs ENABLE TRIGGER USER")
         started = time.perf_counter()
         for _, definition in indexes:
-            conn.execute(definition)  # type: ignore[arg-type]
+            conn.execute(definition)
         timings["indexes"] = time.perf_counter() - started
         started = time.perf_counter()
         conn.execute("SELECT * FROM spend_rollup_rebuild()")
@@ -280,11 +285,11 @@ def create_raw_equivalent(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RAW_SCHEMA)
         for grain in ("day", "hour"):
-            conn.execute(RAW_VIEW.format(grain=grain))  # type: ignore[arg-type]
-        conn.execute(RAW_BETWEEN)  # type: ignore[arg-type]
-        conn.execute(RAW_BETWEEN_COARSE)  # type: ignore[arg-type]
-        conn.execute(RAW_DIMENSION_VIEWS)  # type: ignore[arg-type]
-        conn.execute(RAW_BETWEEN_DIMENSIONS)  # type: ignore[arg-type]
+            conn.execute(RAW_VIEW.format(grain=grain))
+        conn.execute(RAW_BETWEEN)
+        conn.execute(RAW_BETWEEN_COARSE)
+        conn.execute(RAW_DIMENSION_VIEWS)
+        conn.execute(RAW_BETWEEN_DIMENSIONS)
 
 
 def default_end() -> datetime:

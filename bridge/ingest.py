@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from bridge import config
 from bridge.errors import Overloaded
 from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class IngestOutcome:
+    """What one export request produced: records seen, calls stored or deduplicated, rejections."""
+
     records: int
     calls: int
     written: int
@@ -31,6 +34,8 @@ class IngestOutcome:
 
 
 class Ingestor:
+    """The transport-independent data path: map an export to model calls, price them, write them."""
+
     def __init__(
         self,
         writer: BatchWriter,
@@ -38,7 +43,7 @@ class Ingestor:
         metrics: Metrics,
         *,
         teams: TeamDirectory | None = None,
-        write_timeout: float = 30.0,
+        write_timeout: float = config.WRITE_TIMEOUT_SECONDS,
     ):
         self.writer = writer
         self.pricer = pricer

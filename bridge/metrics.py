@@ -8,6 +8,8 @@ MAX_UNPRICED_SERIES = 200
 
 
 class Metrics:
+    """The bridge's Prometheus counters, gauges and histograms, on a registry of its own."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry

@@ -96,6 +96,8 @@ class ReportedCost:
 
 @dataclass(slots=True)
 class Identity:
+    """Who made a model call and where: user, team, machine, session, workspace and harness."""
+
     user_id: str | None = None
     team: str | None = None
     machine_id: str | None = None
@@ -111,6 +113,8 @@ class Identity:
 
 @dataclass(slots=True)
 class ModelCall:
+    """One model call mapped from any source: the unit the bridge prices and stores as one row."""
+
     dedup_key: str
     ts: datetime
     source: str

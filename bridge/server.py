@@ -12,6 +12,7 @@ from typing import TextIO
 
 import psycopg
 
+from bridge import config
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.pricing.pricer import Pricer
@@ -31,14 +32,16 @@ class ServeError(RuntimeError):
 
 @dataclass
 class ServeOptions:
+    """Everything `serve` needs to run a bridge; defaults come from bridge.config."""
+
     database_url: str
-    host: str = "127.0.0.1"
-    grpc_port: int = 4317
-    http_port: int = 4318
-    max_body_bytes: int = 64 * 1024 * 1024
-    max_queue_rows: int = 200_000
-    max_batch_rows: int = 10_000
-    write_timeout: float = 30.0
+    host: str = config.HOST
+    grpc_port: int = config.GRPC_PORT
+    http_port: int = config.HTTP_PORT
+    max_body_bytes: int = config.MAX_BODY_BYTES
+    max_queue_rows: int = config.MAX_QUEUE_ROWS
+    max_batch_rows: int = config.MAX_BATCH_ROWS
+    write_timeout: float = config.WRITE_TIMEOUT_SECONDS
     price_overrides: Path | None = None
     ingest_tokens: tuple[str, ...] = ()
 

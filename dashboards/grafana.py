@@ -8,8 +8,8 @@ single-select), and their allValue is the SQL literal '__all', quotes included. 
 `ARRAY[${team:sqlstring}]`: the sqlstring format single-quotes every selected value and
 joins them with commas (quotes doubled), whether the variable is multi-value or not, so a
 selection becomes ARRAY['a','b'] and a single value ARRAY['a']. A custom allValue is
-inserted verbatim, never formatted, so All becomes ARRAY['__all'], which schema/0004's
-spend_dim_match() folds into "no filter" at plan time instead of a long IN list. (Without
+inserted verbatim, never formatted, so All becomes ARRAY['__all'], which spend_dim_match()
+(schema/objects/20_helpers/) folds into "no filter" at plan time instead of a long IN list. (Without
 a format, Grafana's SQL datasources quote only multi-value or include-all variables: a
 plain single-value variable would arrive unquoted.)
 """
@@ -24,7 +24,7 @@ TAG = "agent-spend"
 ALL_VALUE = "'__all'"
 NO_DATA = "No data"
 
-# Dashboard variable -> column name in the views and functions of schema/0004.
+# Dashboard variable -> column name in the views and functions of schema/objects/40_read_model/.
 FILTER_COLUMNS: dict[str, str] = {
     "environment": "environment",
     "team": "team",

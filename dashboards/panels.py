@@ -1,7 +1,8 @@
 """Panel builders: stat, time series, table, pie chart and bar gauge, as plain dicts.
 
-Units come from schema/0004's column-name conventions (`*_usd`, `*_ratio`, `*tokens`, ...),
-so a table needs no per-column configuration and every table formats money the same way.
+Units come from the column-name conventions of the read model (schema/objects/40_read_model/:
+`*_usd`, `*_ratio`, `*tokens`, ...), so a table needs no per-column configuration and every
+table formats money the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def target(sql: str, fmt: str = "table", ref: str = "A") -> dict[str, Any]:
     }
 
 
-# Column-name conventions of schema/0004 -> units, so tables need no per-column setup.
+# Column-name conventions of the read model -> units, so tables need no per-column setup.
 TABLE_UNITS: tuple[tuple[str, str, int | None], ...] = (
     (".*_usd$", "currencyUSD", 2),
     (".*_per_mtok$", "currencyUSD", 2),
@@ -152,7 +153,7 @@ def table(
     **extra: Any,
 ) -> dict[str, Any]:
     """A table whose columns get units from their names; `links` maps a column to a URL."""
-    overrides = [
+    overrides: list[dict[str, Any]] = [
         {
             "matcher": {"id": "byRegexp", "options": pattern},
             "properties": [{"id": "unit", "value": unit}]

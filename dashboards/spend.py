@@ -1,7 +1,7 @@
 """Where the money goes: the org overview, teams, burn rate and repository dashboards.
 
 Panels only select, sum and order: every definition (active developer, list-price
-equivalent, projection, budget status) is a view or function of schema/0004_views.sql.
+equivalent, projection, budget status) is a view or function of schema/objects/40_read_model/.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bridge import config
 from seeder.generate import SyntheticTrace, generate
 from seeder.otlp import to_otlp_json, to_requests
 from seeder.send import Protocol, SeedError, SendResult, send
@@ -28,11 +29,11 @@ __all__ = [
 def run_seed(
     endpoint: str,
     protocol: Protocol = "grpc",
-    days: int = 7,
-    users: int = 10,
-    seed: int = 42,
+    days: int = config.SEED_DAYS,
+    users: int = config.SEED_USERS,
+    seed: int = config.SEED_RANDOM_SEED,
     now: datetime | None = None,
-    timeout: float = 30,
+    timeout: float = config.SEED_TIMEOUT_SECONDS,
 ) -> SendResult:
     """Generate, encode and send one synthetic org; `result.model_calls` is the row count to expect."""
     return send(

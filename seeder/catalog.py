@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge.config import LONG_CONTEXT_THRESHOLD
+
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 GEMINI = "gcp.gemini"
@@ -151,7 +153,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("gpt-4.1", OPENAI, 2.0, 8.0, 0.5, 0.0, 220, 90, 240_000),
         ModelSpec(
             "gemini-2.5-pro", GEMINI, 1.25, 10.0, 0.125, 0.0, 200, 80, 700_000,
-            long_threshold=200_000, long_input=2.5, long_output=15.0, long_cache_read=0.25,
+            long_threshold=LONG_CONTEXT_THRESHOLD, long_input=2.5, long_output=15.0, long_cache_read=0.25,
         ),
         ModelSpec("gemini-2.5-flash", GEMINI, 0.30, 2.5, 0.03, 0.0, 160, 200, 700_000),
     )

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bridge import config
 from seeder.catalog import (
     CI_BRANCHES,
     CI_HARNESSES,
@@ -225,7 +226,10 @@ def _take(rng: random.Random, remaining: int, lo: int = MIN_SESSION, hi: int = M
 
 
 def generate(
-    days: int = 7, users: int = 10, seed: int = 42, now: datetime | None = None
+    days: int = config.SEED_DAYS,
+    users: int = config.SEED_USERS,
+    seed: int = config.SEED_RANDOM_SEED,
+    now: datetime | None = None,
 ) -> list[SyntheticTrace]:
     """Traces of `days` days up to `now`, sorted by start so requests go out in time order, as live.
 

@@ -241,4 +241,5 @@ def _hex_ids(node: Any) -> Any:
 
 def to_otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
     """The OTLP/JSON form: camelCase names, enums as integers, ids as lowercase hex."""
-    return _hex_ids(MessageToDict(request, use_integers_for_enums=True))
+    document: dict[str, Any] = _hex_ids(MessageToDict(request, use_integers_for_enums=True))
+    return document

@@ -10,6 +10,7 @@ bridge that is still starting or shedding load.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import time
@@ -18,30 +19,37 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from http import HTTPStatus
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2  # a gRPC server's RetryInfo hint
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
+from bridge import config
 from seeder.otlp import count_spans, to_otlp_json
 
-try:  # googleapis-common-protos: only needed to read a gRPC server's RetryInfo hint
-    from google.rpc import error_details_pb2, status_pb2
-except ImportError:  # pragma: no cover - optional
-    error_details_pb2 = status_pb2 = None  # type: ignore[assignment]
-
+T = TypeVar("T")
 Protocol = Literal["grpc", "http/protobuf", "http/json"]
 PROTOCOLS: tuple[Protocol, ...] = ("grpc", "http/protobuf", "http/json")
 MAX_RETRIES = 5
 MAX_BACKOFF_SECONDS = 5.0
-RETRYABLE_HTTP = frozenset({429, 502, 503, 504})  # the OTLP/HTTP spec's retryable codes
+# The OTLP/HTTP spec's retryable codes.
+RETRYABLE_HTTP = frozenset(
+    {
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.BAD_GATEWAY,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        HTTPStatus.GATEWAY_TIMEOUT,
+    }
+)
 RETRYABLE_GRPC = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 TRACES_PATH = "/v1/traces"
 sleep: Callable[[float], None] = time.sleep  # module-level so tests can observe the backoff
@@ -76,7 +84,7 @@ def _backoff(attempt: int, hint: float | None) -> float:
     return max(0.0, min(MAX_BACKOFF_SECONDS, delay))
 
 
-def _with_retries(export: Callable[[], ExportTraceServiceResponse]) -> ExportTraceServiceResponse:
+def _with_retries(export: Callable[[], T]) -> T:
     for attempt in range(MAX_RETRIES + 1):
         try:
             return export()
@@ -107,8 +115,6 @@ def http_url(endpoint: str) -> str:
 
 
 def _grpc_retry_delay(error: grpc.RpcError) -> float | None:
-    if status_pb2 is None:
-        return None
     trailers = getattr(error, "trailing_metadata", lambda: None)() or ()
     for key, value in trailers:
         if key != "grpc-status-details-bin":
@@ -212,7 +218,8 @@ def _grpc_export(
     stub: TraceServiceStub, request: ExportTraceServiceRequest, timeout: float
 ) -> ExportTraceServiceResponse:
     try:
-        return stub.Export(request, timeout=timeout)
+        response: ExportTraceServiceResponse = stub.Export(request, timeout=timeout)
+        return response
     except grpc.RpcError as error:
         code = error.code() if hasattr(error, "code") else None
         details = error.details() if hasattr(error, "details") else str(error)
@@ -226,7 +233,7 @@ def send(
     requests: Iterable[ExportTraceServiceRequest],
     endpoint: str,
     protocol: Protocol = "grpc",
-    timeout: float = 30,
+    timeout: float = config.SEED_TIMEOUT_SECONDS,
 ) -> SendResult:
     """Send every request in order, stopping at the first one the receiver refuses outright."""
     if protocol not in PROTOCOLS:
@@ -253,7 +260,7 @@ def send(
         with channel:
             stub = TraceServiceStub(channel)
             for request in requests:
-                record(request, _with_retries(lambda r=request: _grpc_export(stub, r, timeout)))
+                record(request, _with_retries(functools.partial(_grpc_export, stub, request, timeout)))
     else:
         export = _http_exporter(endpoint, protocol, timeout)
         for request in requests:

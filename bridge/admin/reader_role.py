@@ -1,24 +1,20 @@
-"""`agent-spend reader-role`: the database login Grafana uses, read-only by construction.
+"""The database login Grafana uses, read-only by construction (`agent-spend reader-role`).
 
-The migrations create a NOLOGIN group role, agent_spend_reader, that may SELECT the
-rollups and the dashboards' views and nothing else (in particular not agent_spend_logs:
+The schema (schema/objects/00_roles/) creates a NOLOGIN group role, agent_spend_reader,
+that may SELECT the rollups and the dashboards' views and nothing else (in particular not agent_spend_logs:
 views run with their owner's rights, so the raw rows never need to be exposed). This
 command makes a LOGIN role a member of it. It refuses to touch a role that is powerful
 already, and checks the result, so a typo in `--login` cannot hand Grafana an admin
-account or leave it able to write.
+account or leave it able to write. The command's options live in bridge/cli/reader_role.py.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
-import click
 import psycopg
 from psycopg import sql
-
-from bridge.admin.rollups import DATABASE_URL
 
 GROUP = "agent_spend_reader"
 
@@ -47,11 +43,13 @@ READER_SETTINGS: dict[str, str] = {"work_mem": "32MB"}
 
 
 class ReaderRoleError(RuntimeError):
-    pass
+    """Refusal to configure a login: it is too powerful already, or would keep write access."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderLogin:
+    """The login `ensure_reader_login` configured, and whether it had to be created."""
+
     login: str
     created: bool
 
@@ -98,34 +96,3 @@ def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str
                 "through other grants or memberships; revoke those first"
             )
     return ReaderLogin(login, created=flags is None)
-
-
-@click.command("reader-role")
-@DATABASE_URL
-@click.option("--login", required=True, help="Name of the LOGIN role Grafana connects as, e.g. grafana.")
-@click.option(
-    "--password-env",
-    required=True,
-    metavar="VAR",
-    help="Environment variable holding its password (never passed on the command line).",
-)
-def reader_role_command(database_url: str, login: str, password_env: str) -> None:
-    """Create or update Grafana's read-only login (a member of agent_spend_reader)."""
-    password = os.environ.get(password_env, "")
-    if not password:
-        raise click.BadParameter(
-            f"environment variable {password_env} is unset or empty", param_hint="--password-env"
-        )
-    try:
-        with psycopg.connect(database_url, application_name="agent-spend-reader-role") as conn:
-            result = ensure_reader_login(conn, login, password)
-    except ReaderRoleError as exc:
-        raise click.ClickException(str(exc)) from None
-    except psycopg.Error as exc:
-        raise click.ClickException(f"could not configure role {login!r}: {exc}") from None
-    verb = "created" if result.created else "updated"
-    settings = ", ".join(f"{k}={v}" for k, v in READER_SETTINGS.items())
-    click.echo(
-        f"{verb} login role {login!r}: member of {GROUP}, read-only ({settings}), "
-        f"password from ${password_env}"
-    )

@@ -1,4 +1,4 @@
-"""`agent-spend reprice`: recompute stored costs with today's price table and overrides.
+"""Recompute stored costs with today's price table and overrides (`agent-spend reprice`).
 
 Historical costs never change silently: the per-model difference is printed first, a
 dry run stops there, and applying needs a confirmation (or --yes). The scan streams rows
@@ -6,7 +6,8 @@ through a server-side cursor and COPYs the changed ones into a temporary table; 
 is one UPDATE ... FROM per batch of it, so a million rows cost a hundred statements, not a
 million round trips. Each updated row records the new `price_version`, and a row that
 changed between the preview and the update (say, a concurrent reprice) is left alone and
-counted, so what is printed as applied is exactly what changed.
+counted, so what is printed as applied is exactly what changed. The command's options and
+confirmation prompt live in bridge/cli/reprice.py.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
+from bridge import config
 from bridge.store.rows import COST_COLUMNS
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from bridge.model import ModelCall
     from bridge.pricing.pricer import Costs, Pricer
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = config.REPRICE_BATCH_ROWS
 ZERO = Decimal(0)
 UNKNOWN = "unknown"
 # The 1-hour share of cache writes: the bridge's own stamp, else the agent.* attribute.
@@ -80,6 +79,8 @@ APPLY_BATCH = f"""
 
 @dataclass(slots=True)
 class ModelSummary:
+    """One model's rows in a reprice preview: how many change, and the totals before and after."""
+
     rows: int = 0
     changed: int = 0
     old_total: Decimal = ZERO
@@ -92,6 +93,8 @@ class ModelSummary:
 
 @dataclass(slots=True)
 class Preview:
+    """What a reprice would change, per model, before anything is written."""
+
     models: dict[str, ModelSummary]
     changed: int
 
@@ -100,9 +103,9 @@ class Preview:
         return sum(m.rows for m in self.models.values())
 
 
-def _bound(value: datetime | None) -> datetime | None:
+def utc_bound(value: datetime) -> datetime:
     """Dates on the command line are UTC, like every timestamp in the table."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def rebuild_call(row: tuple[Any, ...]) -> ModelCall:
@@ -216,17 +219,19 @@ def apply(conn: psycopg.Connection[Any], changed: int) -> tuple[int, Decimal]:
     updated, difference = 0, ZERO
     for start in range(0, changed, BATCH_ROWS):
         with conn.transaction():
-            count, diff = conn.execute(APPLY_BATCH, (start, start + BATCH_ROWS)).fetchone()  # type: ignore[misc]
+            row = conn.execute(APPLY_BATCH, (start, start + BATCH_ROWS)).fetchone()
+        assert row is not None, "an aggregate returns one row"
+        count, diff = row
         updated += count
         difference += diff
     return updated, difference
 
 
-def _usd(value: Decimal, sign: bool = False) -> str:
+def usd(value: Decimal, sign: bool = False) -> str:
     return format(value.quantize(Decimal("1e-10")), "+,f" if sign else ",f")
 
 
-def _header(version: str, start: datetime, end: datetime | None, preview: Preview) -> str:
+def header(version: str, start: datetime, end: datetime | None, preview: Preview) -> str:
     until = end.isoformat() if end else "now"
     return (
         f"Pricing with {version}; calls from {start.isoformat()} to {until}: "
@@ -250,54 +255,6 @@ def render(preview: Preview) -> str:
 
 def _line(name: str, s: ModelSummary, width: int) -> str:
     return (
-        f"{name:<{width}}  {s.rows:>9,}  {s.changed:>9,}  {_usd(s.old_total):>22}  {_usd(s.new_total):>22}  "
-        f"{_usd(s.difference, sign=True):>22}"
+        f"{name:<{width}}  {s.rows:>9,}  {s.changed:>9,}  {usd(s.old_total):>22}  {usd(s.new_total):>22}  "
+        f"{usd(s.difference, sign=True):>22}"
     )
-
-
-@click.command("reprice")
-@click.option("--database-url", envvar="AGENT_SPEND_DATABASE_URL", required=True, help="PostgreSQL URL.")
-@click.option("--since", required=True, type=click.DateTime(), help="First call time to reprice (UTC).")
-@click.option("--until", type=click.DateTime(), help="Stop before this call time (UTC); default: no end.")
-@click.option("--dry-run", is_flag=True, help="Print the per-model difference and change nothing.")
-@click.option("--yes", is_flag=True, help="Apply without asking.")
-@click.option(
-    "--price-overrides",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="AGENT_SPEND_PRICE_OVERRIDES",
-    help="YAML file of operator price overrides (the same file the bridge uses).",
-)
-def reprice_command(
-    database_url: str,
-    since: datetime,
-    until: datetime | None,
-    dry_run: bool,
-    yes: bool,
-    price_overrides: Path | None,
-) -> None:
-    """Recompute the costs of stored calls with the current price table and overrides."""
-    import psycopg
-
-    from bridge.pricing.pricer import Pricer
-
-    pricer = Pricer(price_overrides)
-    start, end = _bound(since), _bound(until)
-    if end is not None and end <= start:
-        raise click.BadParameter("must be after --since", param_hint="--until")
-    try:
-        with psycopg.connect(database_url, application_name="agent-spend-reprice") as conn:
-            with conn.transaction():
-                preview = scan(conn, pricer, start, end, stage=not dry_run)
-            click.echo(_header(pricer.price_version, start, end, preview))
-            click.echo(render(preview))
-            if dry_run or preview.changed == 0:
-                click.echo("Dry run: nothing changed." if dry_run else "Nothing to change.")
-                return
-            if not yes:
-                click.confirm(f"Update {preview.changed:,} rows?", abort=True)
-            updated, difference = apply(conn, preview.changed)
-    except psycopg.Error as exc:
-        raise click.ClickException(f"database error: {exc}".strip()) from None
-    click.echo(f"Updated {updated:,} rows; total cost changed by {_usd(difference, sign=True)} USD.")
-    if updated < preview.changed:
-        click.echo(f"Skipped {preview.changed - updated:,} rows that changed since the preview; run again.")

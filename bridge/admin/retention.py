@@ -1,4 +1,4 @@
-"""`agent-spend retention`: drop old raw rows while the rollups keep their history.
+"""Drop old raw rows while the rollups keep their history (`agent-spend retention`).
 
 Raw rows are the expensive part of the database; the dashboards read rollups for anything
 older than a few days. Retention therefore deletes raw rows before a horizon without
@@ -6,7 +6,8 @@ subtracting them from the rollups: each batch runs with `agent_spend.retention =
 which the delete trigger honours by skipping the subtraction (and archiving the rows'
 session totals instead), and refuses for any row not before the recorded horizon. The
 horizon is recorded first, in its own transaction, so `rollup verify` never compares a
-bucket whose raw rows are partly gone, even if this command is interrupted.
+bucket whose raw rows are partly gone, even if this command is interrupted. The command's
+options live in bridge/cli/retention.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import click
 import psycopg
 
-from bridge.admin.rollups import DATABASE_URL
+from bridge import config
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 
@@ -50,6 +50,8 @@ def parse_age(text: str) -> timedelta:
 
 @dataclass(frozen=True, slots=True)
 class RetentionResult:
+    """What one retention run deleted (or, on a dry run, would delete) and the horizon it left."""
+
     horizon: datetime  # rows before this were (or, dry run, would be) deleted
     recorded_horizon: datetime | None  # retention_state after the run; None on a dry run
     deleted: int
@@ -62,14 +64,15 @@ def horizon_for_age(conn: psycopg.Connection[Any], age: timedelta) -> datetime:
     row = conn.execute(HORIZON_FROM_AGE, (age,)).fetchone()
     conn.commit()
     assert row is not None
-    return row[0]
+    horizon: datetime = row[0]
+    return horizon
 
 
 def apply_retention(
     conn: psycopg.Connection[Any],
     horizon: datetime,
     *,
-    batch_size: int = 50_000,
+    batch_size: int = config.RETENTION_BATCH_ROWS,
     dry_run: bool = False,
     on_batch: Callable[[int], None] | None = None,
 ) -> RetentionResult:
@@ -99,40 +102,3 @@ def apply_retention(
         if count < batch_size:
             break
     return RetentionResult(horizon, recorded[0] if recorded else None, deleted, batches, False)
-
-
-@click.command("retention")
-@DATABASE_URL
-@click.option("--older-than", "older_than", required=True, help="Age of raw rows to drop, e.g. 90d or 12w.")
-@click.option(
-    "--batch-size", default=50_000, show_default=True, type=click.IntRange(1), help="Rows per transaction."
-)
-@click.option("--dry-run", is_flag=True, help="Only count the rows that would be deleted.")
-def retention_command(database_url: str, older_than: str, batch_size: int, dry_run: bool) -> None:
-    """Delete raw rows older than an age (from a UTC day boundary); the rollups keep their history."""
-    try:
-        age = parse_age(older_than)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--older-than") from None
-    try:
-        conn = psycopg.connect(database_url, application_name="agent-spend-retention")
-    except psycopg.OperationalError as exc:
-        raise click.ClickException(f"cannot connect to the database: {exc}") from None
-    with conn:
-        horizon = horizon_for_age(conn, age)
-        result = apply_retention(
-            conn,
-            horizon,
-            batch_size=batch_size,
-            dry_run=dry_run,
-            on_batch=lambda n: click.echo(f"deleted {n} rows", err=True) if n else None,
-        )
-    when = result.horizon.isoformat()
-    if result.dry_run:
-        click.echo(f"dry run: would delete {result.deleted} raw rows before {when}; nothing changed")
-        return
-    recorded = result.recorded_horizon.isoformat() if result.recorded_horizon else when
-    click.echo(
-        f"deleted {result.deleted} raw rows before {when} in {result.batches} batches; "
-        f"rollups keep that history (retention horizon {recorded})"
-    )

@@ -1,35 +1,26 @@
-"""`agent-spend rollup verify|rebuild`: check and repair the pre-aggregated spend rollups.
+"""Check and repair the pre-aggregated spend rollups (`agent-spend rollup verify|rebuild`).
 
-The statement-level triggers of schema/0003_rollups.sql keep spend_hourly, spend_daily,
-session_rollup and the derived rollups listed in spend_rollup_registry (0007) equal to a
+The statement-level triggers (schema/objects/30_rollup_machinery/) keep spend_hourly,
+spend_daily, session_rollup and the derived rollups listed in spend_rollup_registry equal to a
 fresh aggregation of agent_spend_logs as rows are inserted, re-priced or deleted. These
 commands exist for what bypasses triggers (TRUNCATE, a partial restore, `DISABLE TRIGGER`,
 a bug): verify proves the invariant, rebuild restores it. Both respect the retention
 horizon: buckets before it are history whose raw rows are gone, so they can be neither
-checked nor recomputed. The SQL lives in the migration
-(spend_rollup_verify / spend_rollup_rebuild) so it uses the same formulas as the triggers
-and an operator can run it from psql too.
+checked nor recomputed. The SQL lives in the schema (spend_rollup_verify / spend_rollup_rebuild
+in schema/objects/30_rollup_machinery/) so it uses the same formulas as the triggers
+and an operator can run it from psql too. The commands' options live in bridge/cli/rollup.py.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import click
 import psycopg
 from psycopg.types.json import set_json_loads
-
-DATABASE_URL = click.option(
-    "--database-url",
-    envvar="AGENT_SPEND_DATABASE_URL",
-    required=True,
-    help="PostgreSQL URL (or set AGENT_SPEND_DATABASE_URL).",
-)
-
 
 # Table column order, for messages (JSON objects come back in jsonb's own key order).
 _COLUMN_ORDER = {
@@ -107,6 +98,8 @@ class Difference:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """The outcome of `rollup verify`: the rollup rows that differ from the raw rows, if any."""
+
     horizon: datetime | None  # None: no retention has run, everything was compared
     differences: list[Difference]
 
@@ -117,12 +110,14 @@ class VerifyResult:
 
 @dataclass(frozen=True, slots=True)
 class RebuildCount:
+    """Rows one rollup lost and gained in a rebuild."""
+
     rollup: str
     removed: int
     written: int
 
 
-def _horizon(conn: psycopg.Connection[Any]) -> datetime | None:
+def retention_horizon(conn: psycopg.Connection[Any]) -> datetime | None:
     row = conn.execute("SELECT nullif(spend_retention_horizon(), '-infinity')").fetchone()
     return row[0] if row else None
 
@@ -139,7 +134,7 @@ def verify(conn: psycopg.Connection[Any]) -> VerifyResult:
     conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
     try:
         with conn.transaction():
-            horizon = _horizon(conn)
+            horizon = retention_horizon(conn)
             rows = conn.execute("SELECT rollup, key, stored, fresh FROM spend_rollup_verify()").fetchall()
     finally:
         conn.isolation_level, conn.read_only = saved
@@ -157,61 +152,3 @@ def rebuild(conn: psycopg.Connection[Any], since: datetime | None = None) -> lis
             "SELECT rollup, removed, written FROM spend_rollup_rebuild(%s)", (since,)
         ).fetchall()
     return [RebuildCount(*row) for row in rows]
-
-
-def _connect(database_url: str) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(database_url, application_name="agent-spend-rollup")
-    except psycopg.OperationalError as exc:
-        raise click.ClickException(f"cannot connect to the database: {exc}") from None
-
-
-@click.group("rollup")
-def rollup_group() -> None:
-    """Check and repair the pre-aggregated rollups (spend_hourly, spend_daily[_coarse], session_rollup)."""
-
-
-@rollup_group.command("verify")
-@DATABASE_URL
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="Differences to print.")
-def verify_command(database_url: str, limit: int) -> None:
-    """Compare the rollups with a fresh aggregation of the raw rows; exit 1 listing differences."""
-    with _connect(database_url) as conn:
-        result = verify(conn)
-    since = (
-        f"buckets since the retention horizon {result.horizon.isoformat()}"
-        if result.horizon
-        else "all buckets"
-    )
-    if result.ok:
-        click.echo(f"rollups match the raw rows ({since})")
-        return
-    for difference in result.differences[:limit]:
-        click.echo(difference.describe())
-    hidden = len(result.differences) - limit
-    click.echo(
-        f"{len(result.differences)} rollup rows differ from the raw rows ({since})"
-        + (f"; {hidden} not shown (--limit)" if hidden > 0 else "")
-        + "; `agent-spend rollup rebuild` recomputes them",
-        err=True,
-    )
-    raise SystemExit(1)
-
-
-@rollup_group.command("rebuild")
-@DATABASE_URL
-@click.option(
-    "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="UTC date to recompute from (default: everything after the retention horizon).",
-)
-def rebuild_command(database_url: str, since: datetime | None) -> None:
-    """Recompute the rollups from the raw rows in one transaction (history before the horizon is kept)."""
-    start = since.replace(tzinfo=UTC) if since else None
-    with _connect(database_url) as conn:
-        counts = rebuild(conn, start)
-        horizon = _horizon(conn)
-    if horizon and (start is None or start < horizon):
-        click.echo(f"buckets before the retention horizon {horizon.isoformat()} were kept as they are")
-    for count in counts:
-        click.echo(f"{count.rollup}: removed {count.removed} rows, wrote {count.written}")

@@ -1,4 +1,10 @@
-"""The `agent-spend` command line. Other tools drive these exact forms; keep them stable."""
+"""The `agent-spend` command line. Other tools drive these exact forms; keep them stable.
+
+This package is the only place that imports click: each command parses its options, calls a
+domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
+errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
+the other commands have a module each (lab, reprice, retention, rollup, reader_role).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,20 @@ import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
-DATABASE_URL = click.option(
-    "--database-url",
-    envvar="AGENT_SPEND_DATABASE_URL",
-    required=True,
-    help="PostgreSQL URL (or set AGENT_SPEND_DATABASE_URL).",
-)
+from bridge import config
+from bridge.cli.lab import lab_group
+from bridge.cli.options import DATABASE_URL
+from bridge.cli.reader_role import reader_role_command
+from bridge.cli.reprice import reprice_command
+from bridge.cli.retention import retention_command
+from bridge.cli.rollup import rollup_group
+
+if TYPE_CHECKING:
+    from bridge.lab.embedded_db import EmbeddedPostgres
 
 
 @click.group()
@@ -44,10 +55,10 @@ def migrate(database_url: str) -> None:
 
 @main.command()
 @DATABASE_URL
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="AGENT_SPEND_HOST")
+@click.option("--host", default=config.HOST, show_default=True, envvar="AGENT_SPEND_HOST")
 @click.option(
     "--grpc-port",
-    default=4317,
+    default=config.GRPC_PORT,
     show_default=True,
     type=click.IntRange(0, 65535),
     envvar="AGENT_SPEND_GRPC_PORT",
@@ -55,7 +66,7 @@ def migrate(database_url: str) -> None:
 )
 @click.option(
     "--http-port",
-    default=4318,
+    default=config.HTTP_PORT,
     show_default=True,
     type=click.IntRange(0, 65535),
     envvar="AGENT_SPEND_HTTP_PORT",
@@ -63,14 +74,14 @@ def migrate(database_url: str) -> None:
 )
 @click.option(
     "--max-body-mib",
-    default=64,
+    default=config.MAX_BODY_MIB,
     show_default=True,
     type=click.IntRange(1, 1024),
     help="Largest request accepted, after decompression.",
 )
 @click.option(
     "--max-queue-rows",
-    default=200_000,
+    default=config.MAX_QUEUE_ROWS,
     show_default=True,
     type=click.IntRange(1),
     help="Rows waiting to be written before new requests get 503 / UNAVAILABLE.",
@@ -99,6 +110,7 @@ def serve(
     ingest_tokens: tuple[str, ...],
 ) -> None:
     """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
+    from bridge.pricing.overrides import PriceOverridesError
     from bridge.server import ServeError, ServeOptions
     from bridge.server import serve as run
 
@@ -107,7 +119,7 @@ def serve(
         host=host,
         grpc_port=grpc_port,
         http_port=http_port,
-        max_body_bytes=max_body_mib * 1024 * 1024,
+        max_body_bytes=max_body_mib * config.MIB,
         max_queue_rows=max_queue_rows,
         price_overrides=price_overrides,
         ingest_tokens=tuple(t for value in ingest_tokens for t in value.split(",") if t.strip()),
@@ -116,6 +128,8 @@ def serve(
         code = run(options)
     except ServeError as exc:
         raise click.ClickException(f"{exc} (is another bridge running? choose another port)") from None
+    except PriceOverridesError as exc:
+        raise click.ClickException(exc.message) from None
     sys.exit(code)
 
 
@@ -126,15 +140,20 @@ def serve(
 @click.option(
     "--protocol", type=click.Choice(["grpc", "http/protobuf", "http/json"]), default="grpc", show_default=True
 )
-@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 365))
-@click.option("--users", default=10, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
+@click.option("--days", default=config.SEED_DAYS, show_default=True, type=click.IntRange(1, 365))
+@click.option("--users", default=config.SEED_USERS, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--seed", "seed_value", default=config.SEED_RANDOM_SEED, show_default=True, type=int, help="Random seed."
+)
 def seed(endpoint: str, protocol: str, days: int, users: int, seed_value: int) -> None:
     """Send deterministic synthetic agent telemetry over real OTLP."""
-    from seeder import SeedError, run_seed
+    from seeder import Protocol, SeedError, run_seed
 
     try:
-        result = run_seed(endpoint, protocol=protocol, days=days, users=users, seed=seed_value)  # type: ignore[arg-type]
+        # click.Choice above admits exactly the Protocol literals.
+        result = run_seed(
+            endpoint, protocol=cast(Protocol, protocol), days=days, users=users, seed=seed_value
+        )
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
@@ -153,7 +172,7 @@ DATA_DIR = click.option(
 )
 
 
-def _embedded(data_dir: Path, port: int = 0):  # type: ignore[no-untyped-def]
+def _embedded(data_dir: Path, port: int = 0) -> EmbeddedPostgres:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from bridge.lab.embedded_db import EmbeddedPostgres
@@ -165,7 +184,7 @@ def _embedded(data_dir: Path, port: int = 0):  # type: ignore[no-untyped-def]
 @click.option(
     "--port", default=0, type=click.IntRange(0, 65535), help="0: reuse the last port, else a free one."
 )
-@click.option("--database", default="agent_spend", show_default=True)
+@click.option("--database", default=config.DATABASE_NAME, show_default=True)
 def embedded_start(data_dir: Path, port: int, database: str) -> None:
     """Start (initialising if needed) and print the database URL."""
     import psycopg
@@ -185,17 +204,9 @@ def embedded_stop(data_dir: Path) -> None:
     click.echo("stopped")
 
 
-# Subcommands that live with their own modules register themselves here.
-from bridge.lab.lab import lab_group  # noqa: E402
-
+# Subcommands with a module of their own under bridge/cli/.
 main.add_command(lab_group)
-from bridge.admin.reprice import reprice_command  # noqa: E402
-
 main.add_command(reprice_command)
-from bridge.admin.reader_role import reader_role_command  # noqa: E402
-from bridge.admin.retention import retention_command  # noqa: E402
-from bridge.admin.rollups import rollup_group  # noqa: E402
-
 main.add_command(rollup_group)
 main.add_command(retention_command)
 main.add_command(reader_role_command)

@@ -17,9 +17,12 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
 import psycopg
+
+if TYPE_CHECKING:
+    from bridge.lab.embedded_db import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA_PASSWORD = "grafana"  # lab only: the reader login can SELECT views and nothing else
@@ -27,6 +30,8 @@ GRAFANA_PASSWORD = "grafana"  # lab only: the reader login can SELECT views and 
 
 @dataclass(frozen=True)
 class LabPaths:
+    """Where the lab keeps its data, pid files and logs (`.lab/`, or $AGENT_SPEND_LAB_DIR)."""
+
     root: Path
 
     @property
@@ -48,7 +53,15 @@ class LabPaths:
         return self.lab / f"{name}.log"
 
 
-def _embedded(paths: LabPaths, port: int = 0):  # type: ignore[no-untyped-def]
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+class LabError(RuntimeError):
+    """A lab process did not come up; the message says which and shows its log's last lines."""
+
+
+def _embedded(paths: LabPaths, port: int = 0) -> EmbeddedPostgres:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from bridge.lab.embedded_db import EmbeddedPostgres
@@ -83,7 +96,7 @@ def _wait_http(url: str, timeout: float, pid_file: Path, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _alive(pid_file) is None:
-            raise click.ClickException(f"process exited; last lines of {log}:\n{_tail(log)}")
+            raise LabError(f"process exited; last lines of {log}:\n{_tail(log)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -91,7 +104,7 @@ def _wait_http(url: str, timeout: float, pid_file: Path, log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise click.ClickException(f"{url} not ready after {timeout:.0f}s; see {log}:\n{_tail(log)}")
+    raise LabError(f"{url} not ready after {timeout:.0f}s; see {log}:\n{_tail(log)}")
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -165,7 +178,11 @@ def up(paths: LabPaths, grpc_port: int, http_port: int, pg_port: int, grafana_po
         text=True,
     )
     if reader.returncode != 0:
-        click.echo(f"warning: could not create the Grafana reader login: {reader.stderr.strip()}", err=True)
+        print(
+            f"warning: could not create the Grafana reader login: {reader.stderr.strip()}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     if _alive(paths.pid("bridge")) is None:
         _spawn(
@@ -188,10 +205,10 @@ def up(paths: LabPaths, grpc_port: int, http_port: int, pg_port: int, grafana_po
         )
     _wait_http(f"http://127.0.0.1:{http_port}/readyz", 60, paths.pid("bridge"), paths.log("bridge"))
 
-    click.echo("agent-spend lab is up (embedded PostgreSQL, no Docker engine found)")
-    click.echo(f"  OTLP gRPC      http://127.0.0.1:{grpc_port}")
-    click.echo(f"  OTLP HTTP      http://127.0.0.1:{http_port}   (/v1/traces, /v1/logs, /metrics, /readyz)")
-    click.echo(f"  PostgreSQL     {url}")
+    _say("agent-spend lab is up (embedded PostgreSQL, no Docker engine found)")
+    _say(f"  OTLP gRPC      http://127.0.0.1:{grpc_port}")
+    _say(f"  OTLP HTTP      http://127.0.0.1:{http_port}   (/v1/traces, /v1/logs, /metrics, /readyz)")
+    _say(f"  PostgreSQL     {url}")
     _grafana_up(paths, server.port, grafana_port)
 
 
@@ -206,7 +223,7 @@ def _grafana_up(paths: LabPaths, pg_port: int, grafana_port: int) -> None:
             "                 or unpack Grafana OSS from grafana.com/grafana/download, then",
             "                 `GRAFANA_HOME=/path/to/grafana make lab` (uses deploy/grafana/provisioning).",
         ):
-            click.echo(line)
+            _say(line)
         return
     if _alive(paths.pid("grafana")) is None:
         env = {
@@ -223,55 +240,26 @@ def _grafana_up(paths: LabPaths, pg_port: int, grafana_port: int) -> None:
         }
         _spawn(paths, "grafana", [*command, "--homepath", home], env)
     _wait_http(f"http://127.0.0.1:{grafana_port}/api/health", 90, paths.pid("grafana"), paths.log("grafana"))
-    click.echo(f"  Grafana        http://127.0.0.1:{grafana_port}   (anonymous viewer; admin/admin)")
+    _say(f"  Grafana        http://127.0.0.1:{grafana_port}   (anonymous viewer; admin/admin)")
 
 
 def down(paths: LabPaths) -> None:
     for name in ("grafana", "bridge"):
         if _stop(paths, name):
-            click.echo(f"stopped {name}")
+            _say(f"stopped {name}")
     if paths.postgres.exists():
         _embedded(paths).stop()
-        click.echo("stopped postgres (data kept in .lab/)")
+        _say("stopped postgres (data kept in .lab/)")
 
 
 def clean(paths: LabPaths) -> None:
     down(paths)
     shutil.rmtree(paths.lab, ignore_errors=True)
-    click.echo("removed .lab/")
+    _say("removed .lab/")
 
 
-@click.group("lab")
-def lab_group() -> None:
-    """The local lab without Docker (driven by `make lab`, `make down`, `make clean`)."""
-
-
-@lab_group.command("up")
-@click.option("--grpc-port", default=4317, show_default=True)
-@click.option("--http-port", default=4318, show_default=True)
-@click.option("--pg-port", default=55432, show_default=True, envvar="AGENT_SPEND_LAB_PG_PORT")
-@click.option("--grafana-port", default=3000, show_default=True)
-def lab_up(grpc_port: int, http_port: int, pg_port: int, grafana_port: int) -> None:
-    """Start PostgreSQL, migrate, start the bridge (and Grafana if installed); return when ready."""
-    up(LabPaths(ROOT), grpc_port, http_port, pg_port, grafana_port)
-
-
-@lab_group.command("down")
-def lab_down() -> None:
-    """Stop the lab's processes, keeping data."""
-    down(LabPaths(ROOT))
-
-
-@lab_group.command("clean")
-def lab_clean() -> None:
-    """Stop the lab and delete its data."""
-    clean(LabPaths(ROOT))
-
-
-@lab_group.command("database-url")
-def lab_database_url() -> None:
-    """Print the lab database URL (for `make psql`)."""
-    path = LabPaths(ROOT).database_url
-    if not path.exists():
-        raise click.ClickException("the lab is not set up; run `make lab` first")
-    click.echo(path.read_text().strip())
+def database_url(paths: LabPaths) -> str:
+    """The lab database URL (for `make psql`); LabError if the lab was never set up."""
+    if not paths.database_url.exists():
+        raise LabError("the lab is not set up; run `make lab` first")
+    return paths.database_url.read_text().strip()

@@ -35,12 +35,16 @@ R = TypeVar("R", SpanRecord, LogRecord)
 
 @dataclass(slots=True)
 class Rejection:
+    """A record refused as an invalid model call: the reason and a trimmed example for the log table."""
+
     reason: str
     example: dict[str, Any]
 
 
 @dataclass(slots=True)
 class MappingResult:
+    """The model calls and rejections mapped from one export request."""
+
     calls: list[ModelCall] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     ignored: int = 0

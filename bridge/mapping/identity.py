@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from bridge.mapping.attributes import Attributes, InvalidNumber, boolean, number, text
-from bridge.model import Identity, Rejected, ReportedCost
+from bridge.model import CostEstimation, Identity, Rejected, ReportedCost
 
 # Explicit identities first, then the account ids some harnesses add when signed in.
 USER_KEYS = ("agent.user.id", "user.email", "user.id", "enduser.id", "user.account_uuid", "user.account_id")
@@ -91,12 +91,16 @@ def usd(attrs: Attributes, *keys: str) -> Decimal | None:
         raise Rejected(f"attribute {keys[0]!r}: not a dollar amount") from None
 
 
+ESTIMATIONS: dict[str, CostEstimation] = {e: e for e in ("metered", "subscription", "unreported")}
+
+
 def reported_cost(attrs: Attributes, *total_keys: str) -> ReportedCost:
     """The agent.* cost split, plus a total under the source's own spelling (e.g. Claude's `cost_usd`)."""
-    estimation = text(attrs, "agent.cost.estimation")
-    if estimation is not None and estimation not in ("metered", "subscription", "unreported"):
+    value = text(attrs, "agent.cost.estimation")
+    estimation = ESTIMATIONS.get(value) if value is not None else None
+    if value is not None and estimation is None:
         raise Rejected(
-            f"attribute 'agent.cost.estimation'={estimation!r}: expected metered, subscription or unreported"
+            f"attribute 'agent.cost.estimation'={value!r}: expected metered, subscription or unreported"
         )
     return ReportedCost(
         input=usd(attrs, "agent.cost.input.usd"),
@@ -104,5 +108,5 @@ def reported_cost(attrs: Attributes, *total_keys: str) -> ReportedCost:
         cache_read=usd(attrs, "agent.cost.cache_read.usd"),
         cache_write=usd(attrs, "agent.cost.cache_write.usd"),
         total=usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost", *total_keys),
-        estimation=estimation,  # type: ignore[arg-type]
+        estimation=estimation,
     )

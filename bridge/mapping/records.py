@@ -24,6 +24,8 @@ def ns_to_datetime(ns: int) -> datetime:
 
 @dataclass(slots=True)
 class SpanRecord:
+    """One OTLP span flattened for the adapters: decoded attributes, ids as hex, times in ns."""
+
     name: str
     attrs: Attributes
     resource: Attributes
@@ -43,6 +45,8 @@ class SpanRecord:
 
 @dataclass(slots=True)
 class LogRecord:
+    """One OTLP log record flattened for the adapters: decoded body and attributes, ids as hex."""
+
     event_name: str
     body: Any
     attrs: Attributes

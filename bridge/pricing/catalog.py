@@ -39,6 +39,7 @@ from genai_prices.types import (
     calc_unit_price,
 )
 
+from bridge import config
 from bridge.model import Tokens
 
 Price = Decimal | TieredPrices
@@ -230,7 +231,7 @@ def list_card(provider: Provider, info: ModelInfo, index: int, *, fixes: bool = 
 # Each one is a published price genai-prices 0.2.3 does not carry. Keep them few, sourced,
 # and covered by a test that states the published number.
 
-LONG_CONTEXT_THRESHOLD = 200_000
+LONG_CONTEXT_THRESHOLD = config.LONG_CONTEXT_THRESHOLD  # the SQL copies are listed in bridge/config.py
 # Claude Sonnet 4 and 4.5 (1M-context beta, until its retirement on 2026-04-30): above 200k
 # prompt tokens the whole request costs 2x input-side and 1.5x output, on every platform
 # (Anthropic: $6 / $22.50 / $0.60 read / $7.50 5m write / $12 1h write; Bedrock's regional

@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 from genai_prices.types import Tier, TieredPrices
 
@@ -29,9 +28,15 @@ LONG_CONTEXT_KEYS = frozenset({"threshold", *PRICE_KEYS})
 SUBSCRIPTION_KEYS = ("harness", "user", "team", "provider")
 
 
-class PriceOverridesError(click.ClickException, ValueError):
-    """An unusable overrides file. A ClickException so `serve` and `reprice` exit with this
-    one-line message instead of a traceback, without the CLI knowing about pricing."""
+class PriceOverridesError(ValueError):
+    """An unusable overrides file; `message` names the file and the key path.
+
+    The CLI (`serve`, `reprice`) turns it into a one-line error and exit code 1.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class SubscriptionRule:
 
 @dataclass(frozen=True, slots=True)
 class PriceOverrides:
+    """The operator's validated price overrides: custom models, multipliers, subscription rules."""
+
     prefer_reported: bool = False
     models: tuple[CustomModel, ...] = ()
     provider_multipliers: Mapping[str, Decimal] = field(default_factory=dict)

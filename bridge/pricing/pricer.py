@@ -56,6 +56,8 @@ MODEL_CACHE_SIZE = 8192  # distinct (provider, model) spellings; bounded against
 
 @dataclass(slots=True)
 class Costs:
+    """The priced cost of one call, per token bucket, with where the price came from."""
+
     input: Decimal | None = None
     output: Decimal | None = None
     cache_read: Decimal | None = None
@@ -105,6 +107,8 @@ def reported_buckets(reported: ReportedCost) -> tuple[Decimal | None, BucketCost
 
 
 class Pricer:
+    """Prices model calls from the bundled table, corrections and the operator's overrides."""
+
     def __init__(
         self, overrides_path: Path | None = None, *, overrides: PriceOverrides | None = None
     ) -> None:

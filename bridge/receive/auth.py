@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 
 class IngestAuth:
+    """The configured bearer tokens, and the constant-time check of an Authorization header."""
+
     def __init__(self, tokens: Iterable[str]) -> None:
         self.tokens = tuple(t.strip().encode() for t in tokens if t.strip())
 
@@ -38,7 +40,15 @@ class IngestAuth:
 MISSING = "missing or invalid bearer token: set OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer <token>'"
 
 
-class GrpcAuthInterceptor(grpc.ServerInterceptor):
+if TYPE_CHECKING:  # grpc-stubs makes the interceptor generic; grpc itself does not subscript
+    _ServerInterceptor = grpc.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.ServerInterceptor
+
+
+class GrpcAuthInterceptor(_ServerInterceptor):
+    """Refuses every gRPC export without a valid bearer token with UNAUTHENTICATED."""
+
     def __init__(self, auth: IngestAuth) -> None:
         self.auth = auth
 
@@ -53,6 +63,9 @@ class GrpcAuthInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
         metadata = dict(handler_call_details.invocation_metadata or ())
-        if self.auth.allows(metadata.get("authorization")):
+        authorization = metadata.get("authorization")
+        if isinstance(authorization, bytes):  # only "-bin" keys carry bytes; be lenient anyway
+            authorization = authorization.decode("latin-1")
+        if self.auth.allows(authorization):
             return continuation(handler_call_details)
         return self._deny

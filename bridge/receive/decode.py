@@ -17,6 +17,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
+from bridge.errors import BadRequest
+
 M = TypeVar("M", bound=Message)
 
 ID_FIELDS = {"traceId": 16, "trace_id": 16, "spanId": 8, "span_id": 8, "parentSpanId": 8, "parent_span_id": 8}
@@ -37,7 +39,7 @@ ID_CONTAINERS = (
 )
 
 
-class DecodeError(ValueError):
+class DecodeError(BadRequest):
     """The body is not a valid OTLP message; the text names the problem for the sender."""
 
 

@@ -16,13 +16,37 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
 
-from bridge.errors import Overloaded
+from bridge import config
+from bridge.errors import (
+    BridgeError,
+    NotFound,
+    PayloadTooLarge,
+    Permanent,
+    Retryable,
+    Unauthenticated,
+)
 from bridge.ingest import Ingestor, IngestOutcome
 from bridge.metrics import Metrics
 from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
 from bridge.receive.responses import logs_response, traces_response
 
 log = logging.getLogger(__name__)
+
+# How OTLP/gRPC answers each error; the most specific class on an error's MRO wins.
+# UNAVAILABLE and RESOURCE_EXHAUSTED are retryable for every OTLP exporter.
+GRPC_STATUS: dict[type[BridgeError], grpc.StatusCode] = {
+    BridgeError: grpc.StatusCode.INTERNAL,
+    Retryable: grpc.StatusCode.UNAVAILABLE,
+    Permanent: grpc.StatusCode.INVALID_ARGUMENT,
+    PayloadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    NotFound: grpc.StatusCode.UNIMPLEMENTED,
+}
+
+
+def grpc_status(error: BridgeError) -> grpc.StatusCode:
+    """The gRPC status code for an error, by the table above."""
+    return next(GRPC_STATUS[cls] for cls in type(error).__mro__ if cls in GRPC_STATUS)
 
 
 def _export(
@@ -34,16 +58,19 @@ def _export(
 ) -> Message:
     try:
         outcome = handle()
-    except Overloaded as exc:
-        metrics.requests.labels("grpc", signal, "unavailable").inc()
-        # UNAVAILABLE is retryable for every OTLP exporter; the exporter backs off and resends.
-        context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+    except BridgeError as exc:
+        code = grpc_status(exc)
+        metrics.requests.labels("grpc", signal, code.name.lower()).inc()
+        # On UNAVAILABLE the exporter backs off and resends.
+        context.abort(code, str(exc))
         raise  # unreachable: abort raises
     metrics.requests.labels("grpc", signal, "ok").inc()
     return respond(outcome)
 
 
 class TraceService(trace_grpc.TraceServiceServicer):
+    """OTLP/gRPC TraceService: ingests exported spans."""
+
     def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
         self.ingestor, self.metrics = ingestor, metrics
 
@@ -54,6 +81,8 @@ class TraceService(trace_grpc.TraceServiceServicer):
 
 
 class LogsService(logs_grpc.LogsServiceServicer):
+    """OTLP/gRPC LogsService: ingests exported log records."""
+
     def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
         self.ingestor, self.metrics = ingestor, metrics
 
@@ -80,7 +109,7 @@ def build_grpc_server(
     *,
     max_message_bytes: int,
     auth: IngestAuth | None = None,
-    workers: int = 16,
+    workers: int = config.GRPC_WORKERS,
 ) -> tuple[grpc.Server, int]:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
@@ -89,7 +118,7 @@ def build_grpc_server(
         maximum_concurrent_rpcs=4 * workers,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
-            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            ("grpc.max_send_message_length", config.GRPC_MAX_SEND_BYTES),
             # Without this a second bridge on the same port would silently share it.
             ("grpc.so_reuseport", 0),
         ],

@@ -5,34 +5,90 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import Message
-from google.rpc import status_pb2
+from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
-from bridge.errors import Overloaded
+from bridge import config
+from bridge.errors import (
+    BadRequest,
+    BridgeError,
+    LengthRequired,
+    NotFound,
+    Overloaded,
+    PayloadTooLarge,
+    Permanent,
+    Retryable,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import MISSING, IngestAuth
-from bridge.receive.decode import DecodeError, decode_json, decode_protobuf, encode_json
-from bridge.receive.http_body import BodyError, decompress, read_raw
+from bridge.receive.decode import decode_json, decode_protobuf, encode_json
+from bridge.receive.http_body import decompress, read_raw
 from bridge.receive.responses import logs_response, traces_response
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-RETRY_AFTER_SECONDS = 5
-MAX_CONCURRENT_EXPORTS = 32
-SLOT_WAIT_SECONDS = 10
+
+# How OTLP/HTTP answers each error: the HTTP status, and the google.rpc code of the Status body
+# that OTLP/HTTP sends with it. The most specific class on an error's MRO wins; anything that
+# is not a BridgeError is INTERNAL.
+HTTP_ANSWERS: dict[type[BridgeError], tuple[HTTPStatus, int]] = {
+    Retryable: (HTTPStatus.SERVICE_UNAVAILABLE, code_pb2.UNAVAILABLE),
+    Overloaded: (HTTPStatus.SERVICE_UNAVAILABLE, code_pb2.UNAVAILABLE),
+    Permanent: (HTTPStatus.BAD_REQUEST, code_pb2.INVALID_ARGUMENT),
+    BadRequest: (HTTPStatus.BAD_REQUEST, code_pb2.INVALID_ARGUMENT),
+    LengthRequired: (HTTPStatus.LENGTH_REQUIRED, code_pb2.INVALID_ARGUMENT),
+    UnsupportedMediaType: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, code_pb2.INVALID_ARGUMENT),
+    PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, code_pb2.RESOURCE_EXHAUSTED),
+    Unauthenticated: (HTTPStatus.UNAUTHORIZED, code_pb2.UNAUTHENTICATED),
+    NotFound: (HTTPStatus.NOT_FOUND, code_pb2.UNIMPLEMENTED),
+}
+INTERNAL_ANSWER = (HTTPStatus.INTERNAL_SERVER_ERROR, code_pb2.INTERNAL)
+
+
+def http_answer(error: BaseException) -> tuple[HTTPStatus, int]:
+    """The (HTTP status, google.rpc code) pair for an error, by the table above."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_ANSWERS:
+            return HTTP_ANSWERS[cls]
+    return INTERNAL_ANSWER
+
+
+class Decoder(Protocol):
+    """decode_protobuf or decode_json: bytes → the requested OTLP message, or BadRequest."""
+
+    def __call__(self, body: bytes, message_type: type[M], /) -> M: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One OTLP/HTTP endpoint: its signal name, and decode-then-ingest for a body."""
+
+    signal: str
+    handle: Callable[[bytes, Decoder], Message]
+
+
+def _ignore_metrics(body: bytes, decode: Decoder) -> Message:
+    decode(body, metrics_pb.ExportMetricsServiceRequest)  # still refuse a malformed body
+    return metrics_pb.ExportMetricsServiceResponse()
 
 
 class OTLPHTTPServer(ThreadingHTTPServer):
+    """The threading HTTP server of the OTLP/HTTP endpoints, tracking in-flight exports for shutdown."""
+
     # Idle keep-alive connections must not hold up shutdown; in-flight exports are tracked
     # explicitly instead (see `wait_idle`), so their rows are committed before we exit.
     daemon_threads = True
@@ -53,23 +109,21 @@ class OTLPHTTPServer(ThreadingHTTPServer):
         self.readiness = readiness
         self.max_body_bytes = max_body_bytes
         # Bounds memory: at most this many request bodies are read and decoded at once.
-        self.slots = threading.BoundedSemaphore(MAX_CONCURRENT_EXPORTS)
-        self.routes: dict[str, tuple[str, type[Message], Callable[[Message], Message]]] = {
-            "/v1/traces": (
+        self.slots = threading.BoundedSemaphore(config.HTTP_MAX_CONCURRENT_EXPORTS)
+        self.routes: dict[str, Route] = {
+            "/v1/traces": Route(
                 "traces",
-                trace_pb.ExportTraceServiceRequest,
-                lambda req: traces_response(ingestor.traces(req)),
-            ),  # type: ignore[arg-type]
-            "/v1/logs": (
-                "logs",
-                logs_pb.ExportLogsServiceRequest,
-                lambda req: logs_response(ingestor.logs(req)),
-            ),  # type: ignore[arg-type]
-            "/v1/metrics": (
-                "metrics",
-                metrics_pb.ExportMetricsServiceRequest,
-                lambda req: metrics_pb.ExportMetricsServiceResponse(),
+                lambda body, decode: traces_response(
+                    ingestor.traces(decode(body, trace_pb.ExportTraceServiceRequest))
+                ),
             ),
+            "/v1/logs": Route(
+                "logs",
+                lambda body, decode: logs_response(
+                    ingestor.logs(decode(body, logs_pb.ExportLogsServiceRequest))
+                ),
+            ),
+            "/v1/metrics": Route("metrics", _ignore_metrics),
         }
         self._inflight = 0
         self._idle = threading.Condition()
@@ -90,16 +144,18 @@ class OTLPHTTPServer(ThreadingHTTPServer):
 
 
 class OTLPHandler(BaseHTTPRequestHandler):
+    """Handles one connection: routes OTLP exports, probes and /metrics; errors as google.rpc.Status."""
+
     server: OTLPHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "agent-spend"
-    timeout = 120  # seconds an idle keep-alive connection is kept
+    timeout = config.HTTP_KEEPALIVE_SECONDS  # an idle keep-alive connection is kept this long
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
     def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+        self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -109,43 +165,52 @@ class OTLPHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _send_status(
-        self, status: int, message: str, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        """Errors as a google.rpc.Status in the request's content type, as OTLP/HTTP specifies."""
-        rpc_status = status_pb2.Status(code=_grpc_code(status), message=message)
+    def _refuse(
+        self,
+        error: BaseException,
+        message: str,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> HTTPStatus:
+        """Answer an error as a google.rpc.Status in the request's content type, as OTLP/HTTP specifies.
+
+        The status comes from HTTP_ANSWERS; retryable errors carry Retry-After.
+        """
+        status, code = http_answer(error)
+        headers = dict(headers or {})
+        if isinstance(error, Retryable):
+            headers["Retry-After"] = str(config.RETRY_AFTER_SECONDS)
+        rpc_status = status_pb2.Status(code=code, message=message)
         if content_type == PROTOBUF:
             self._send(status, rpc_status.SerializeToString(), PROTOBUF, headers)
         else:
             self._send(status, encode_json(rpc_status), JSON, headers)
+        return status
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            self._send(200, b"ok\n", "text/plain")
+            self._send(HTTPStatus.OK, b"ok\n", "text/plain")
         elif path == "/readyz":
             ready, detail = self.server.readiness()
-            self._send(200 if ready else 503, (detail + "\n").encode(), "text/plain")
+            status = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+            self._send(status, (detail + "\n").encode(), "text/plain")
         elif path == "/metrics":
-            self._send(200, self.server.metrics.render(), "text/plain; version=0.0.4")
+            self._send(HTTPStatus.OK, self.server.metrics.render(), "text/plain; version=0.0.4")
         else:
-            self._send(404, b"not found\n", "text/plain")
+            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
     def do_POST(self) -> None:
         if not self.server.auth.allows(self.headers.get("Authorization")):
             self._drain()
             self.server.metrics.requests.labels("http", "any", "unauthenticated").inc()
-            self._send_status(401, MISSING, JSON, {"WWW-Authenticate": "Bearer"})
+            self._refuse(Unauthenticated(MISSING), MISSING, JSON, {"WWW-Authenticate": "Bearer"})
             return
-        if not self.server.slots.acquire(timeout=SLOT_WAIT_SECONDS):
+        if not self.server.slots.acquire(timeout=config.HTTP_SLOT_WAIT_SECONDS):
             self._drain()
             self.server.metrics.requests.labels("http", "any", "busy").inc()
-            self._send_status(
-                503,
-                "too many concurrent exports; retry later",
-                JSON,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            busy = Overloaded("too many concurrent exports; retry later")
+            self._refuse(busy, str(busy), JSON)
             return
         self.server.begin()
         try:
@@ -161,18 +226,17 @@ class OTLPHandler(BaseHTTPRequestHandler):
         reply_type = PROTOBUF if raw_type == PROTOBUF else JSON
         if route is None:
             self._drain()
-            self._send_status(
-                404, f"no OTLP endpoint at {path}; use /v1/traces, /v1/logs or /v1/metrics", reply_type
-            )
+            missing = NotFound(f"no OTLP endpoint at {path}; use /v1/traces, /v1/logs or /v1/metrics")
+            self._refuse(missing, str(missing), reply_type)
             return
-        signal, message_type, handle = route
         metrics = self.server.metrics
         if raw_type not in (PROTOBUF, JSON):
             self._drain()
-            metrics.requests.labels("http", signal, "unsupported_media_type").inc()
-            self._send_status(
-                415, f"Content-Type {raw_type or '(none)'!r} is not supported; use {PROTOBUF} or {JSON}", JSON
+            metrics.requests.labels("http", route.signal, "unsupported_media_type").inc()
+            unsupported = UnsupportedMediaType(
+                f"Content-Type {raw_type or '(none)'!r} is not supported; use {PROTOBUF} or {JSON}"
             )
+            self._refuse(unsupported, str(unsupported), JSON)
             return
         limit = self.server.max_body_bytes
         try:
@@ -183,54 +247,37 @@ class OTLPHandler(BaseHTTPRequestHandler):
                 limit,
             )
             body = decompress(raw, self.headers.get("Content-Encoding"), limit)
-            request = (decode_protobuf if raw_type == PROTOBUF else decode_json)(body, message_type)
-        except BodyError as exc:
-            if exc.status == 413:
+            response = route.handle(body, decode_protobuf if raw_type == PROTOBUF else decode_json)
+        except Retryable as exc:
+            metrics.requests.labels("http", route.signal, "unavailable").inc()
+            self._refuse(exc, str(exc), reply_type)
+            return
+        except BridgeError as exc:
+            if isinstance(exc, PayloadTooLarge):
                 self.close_connection = True
-            metrics.requests.labels("http", signal, f"error_{exc.status}").inc()
-            self._send_status(exc.status, str(exc), reply_type)
+            status, _ = http_answer(exc)
+            metrics.requests.labels("http", route.signal, f"error_{status.value}").inc()
+            self._refuse(exc, str(exc), reply_type)
             return
-        except DecodeError as exc:
-            metrics.requests.labels("http", signal, "error_400").inc()
-            self._send_status(400, str(exc), reply_type)
-            return
-        try:
-            response = handle(request)
-        except Overloaded as exc:
-            metrics.requests.labels("http", signal, "unavailable").inc()
-            self._send_status(503, str(exc), reply_type, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-            return
-        except Exception:
+        except Exception as exc:
             log.exception("export failed")
-            metrics.requests.labels("http", signal, "error_500").inc()
-            self._send_status(500, "internal error while storing the export; see the bridge log", reply_type)
+            status, _ = http_answer(exc)
+            metrics.requests.labels("http", route.signal, f"error_{status.value}").inc()
+            self._refuse(exc, "internal error while storing the export; see the bridge log", reply_type)
             return
-        metrics.requests.labels("http", signal, "ok").inc()
+        metrics.requests.labels("http", route.signal, "ok").inc()
         if reply_type == PROTOBUF:
-            self._send(200, response.SerializeToString(), PROTOBUF)
+            self._send(HTTPStatus.OK, response.SerializeToString(), PROTOBUF)
         else:
-            self._send(200, encode_json(response), JSON)
+            self._send(HTTPStatus.OK, encode_json(response), JSON)
 
     def _drain(self) -> None:
         """Discard a small unread body so keep-alive connections stay in sync; close otherwise."""
         length = self.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) <= 1024 * 1024:
+        if length and length.isdigit() and int(length) <= config.HTTP_DRAIN_MAX_BYTES:
             self.rfile.read(int(length))
         else:
             self.close_connection = True
-
-
-def _grpc_code(http_status: int) -> int:
-    return {
-        400: 3,  # INVALID_ARGUMENT
-        401: 16,  # UNAUTHENTICATED
-        404: 12,  # UNIMPLEMENTED
-        411: 3,
-        413: 8,  # RESOURCE_EXHAUSTED
-        415: 3,
-        500: 13,  # INTERNAL
-        503: 14,  # UNAVAILABLE
-    }.get(http_status, 2)
 
 
 def build_http_server(

@@ -14,11 +14,15 @@ import time
 
 import psycopg
 
+from bridge import config
+
 log = logging.getLogger(__name__)
 
 
 class TeamDirectory:
-    def __init__(self, database_url: str, refresh_seconds: float = 30.0) -> None:
+    """The user→team mapping from the database, re-read at most every `refresh_seconds`."""
+
+    def __init__(self, database_url: str, refresh_seconds: float = config.TEAMS_REFRESH_SECONDS) -> None:
         self.database_url = database_url
         self.refresh_seconds = refresh_seconds
         self._teams: dict[str, str] = {}

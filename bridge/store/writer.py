@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from bridge import config
 from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
 from bridge.store.rows import COLUMNS, COST_COLUMNS
@@ -70,12 +71,16 @@ UPSERT_REJECTION = """
 
 @dataclass(slots=True)
 class WriteResult:
+    """What one committed submission wrote: new rows and rows skipped as duplicates."""
+
     written: int
     duplicates: int
 
 
 @dataclass(slots=True)
 class Submission:
+    """Rows and rejections of one request, queued for the writer thread, with their future."""
+
     signal: str
     rows: list[tuple[Any, ...]]
     rejections: list[tuple[str, dict[str, Any]]]
@@ -87,13 +92,15 @@ def _minute(now: datetime) -> datetime:
 
 
 class BatchWriter:
+    """The single writer thread: batches queued rows into COPY transactions, bounded by a queue limit."""
+
     def __init__(
         self,
         database_url: str,
         metrics: Metrics,
         *,
-        max_queue_rows: int = 200_000,
-        max_batch_rows: int = 10_000,
+        max_queue_rows: int = config.MAX_QUEUE_ROWS,
+        max_batch_rows: int = config.MAX_BATCH_ROWS,
         retry_interval: float = 1.0,
     ) -> None:
         self.database_url = database_url
@@ -132,7 +139,7 @@ class BatchWriter:
         self._queue.put(submission)
         return submission.future
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = config.WRITE_TIMEOUT_SECONDS) -> None:
         """Drain everything already accepted, commit it, then stop."""
         self._stopping = True
         self._queue.put(None)
