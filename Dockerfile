@@ -4,11 +4,12 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY bridge ./bridge
 COPY seeder ./seeder
 COPY schema ./schema
-RUN pip install . && useradd --system --no-create-home agent-spend
+# The exact versions CI tested (requirements.lock); pyproject.toml only gives ranges.
+RUN pip install -c requirements.lock . && useradd --system --no-create-home agent-spend
 
 USER agent-spend
 EXPOSE 4317 4318
