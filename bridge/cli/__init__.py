@@ -135,7 +135,9 @@ def serve(
 
 @main.command()
 @click.option(
-    "--endpoint", required=True, help="OTLP endpoint, e.g. http://127.0.0.1:4317 (grpc) or :4318 (http)."
+    "--endpoint",
+    required=True,
+    help=f"OTLP endpoint, e.g. http://127.0.0.1:{config.GRPC_PORT} (grpc) or :{config.HTTP_PORT} (http).",
 )
 @click.option(
     "--protocol", type=click.Choice(["grpc", "http/protobuf", "http/json"]), default="grpc", show_default=True
