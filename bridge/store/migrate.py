@@ -51,6 +51,8 @@ def _sha256(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """A numbered file of schema/migrations/: applied once, then only its checksum is compared."""
+
     version: str
     path: Path
 
@@ -65,6 +67,8 @@ class Migration:
 
 @dataclass(frozen=True, slots=True)
 class ObjectFile:
+    """A file of schema/objects/: re-applied by every migrate, its checksum kept for /readyz."""
+
     name: str  # path relative to schema/objects, with "/" separators: the key in schema_objects
     path: Path
 
@@ -79,6 +83,8 @@ class ObjectFile:
 
 @dataclass(slots=True)
 class MigrationResult:
+    """What one migrate run did, for the CLI and the logs."""
+
     migrations: list[str] = field(default_factory=list)  # versions applied by this run, in order
     objects: int = 0  # object files applied (all of them, unless `before` was given)
     changed_objects: list[str] = field(default_factory=list)  # those whose checksum was new
@@ -86,7 +92,7 @@ class MigrationResult:
 
 
 class MigrationError(RuntimeError):
-    pass
+    """The schema cannot be brought to head safely (an applied migration was edited)."""
 
 
 def available(directory: Path | None = None) -> list[Migration]:
@@ -170,7 +176,7 @@ def _apply_objects(conn: psycopg.Connection, result: MigrationResult) -> None:
     recorded = recorded_objects(conn)
     for obj in files:
         try:
-            conn.execute(obj.sql)  # type: ignore[arg-type]
+            conn.execute(obj.sql)
         except psycopg.Error as exc:
             raise MigrationError(f"object file {obj.name} failed: {exc}") from exc
         if recorded.get(obj.name) != obj.checksum:
@@ -221,7 +227,7 @@ def migrate_schema(database_url: str, before: str | None = None) -> MigrationRes
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
         try:
-            conn.execute(BOOKKEEPING)  # type: ignore[arg-type]
+            conn.execute(BOOKKEEPING)
             done = applied(conn)
             for migration in available():
                 if before is not None and migration.version >= before:
@@ -230,7 +236,7 @@ def migrate_schema(database_url: str, before: str | None = None) -> MigrationRes
                     _check_applied(conn, migration, done[migration.version])
                     continue
                 with conn.transaction():
-                    conn.execute(migration.sql)  # type: ignore[arg-type]
+                    conn.execute(migration.sql)
                     conn.execute(
                         "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
                         (migration.version, migration.checksum),
