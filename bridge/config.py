@@ -40,9 +40,9 @@ WRITE_TIMEOUT_SECONDS = 30.0
 TEAMS_REFRESH_SECONDS = 30.0
 
 # Pricing: prompts (input + cache read + cache write) above this many tokens are priced at the
-# long-context tier. The SQL keeps its own copies of this number (200000), which must agree:
-# schema/objects/40_read_model/020_spend_calls.sql (is_long_context) and
-# schema/objects/30_rollup_machinery/030_spend_rollup_aggregate.sql (long_context_calls).
+# long-context tier. The SQL side reads the same number from one function,
+# spend_long_context_threshold() (schema/objects/20_helpers/005_spend_long_context_threshold.sql);
+# tests/test_schema_layout.py keeps the two equal.
 LONG_CONTEXT_THRESHOLD = 200_000
 
 # Admin batch sizes: rows re-priced per statement, rows deleted per retention transaction.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from bridge import config
 from bridge.store.migrate import available, migrate_schema, object_files, schema_dir
 from tests.support.paths import ROOT
 
@@ -95,3 +96,17 @@ def test_the_object_files_in_order_build_an_empty_database(empty_database_url: s
         name for obj in object_files() for kind, name in _creates(obj.path) if kind in ("FUNCTION", "VIEW")
     }
     assert functions | views == created
+
+
+def test_sql_long_context_threshold_is_the_python_one(database_url: str) -> None:
+    """One number in two languages: the pricer's tier and the dashboards' long-context count."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT spend_long_context_threshold()").fetchone()
+    assert row == (config.LONG_CONTEXT_THRESHOLD,)
+    literals = [
+        path.relative_to(ROOT)
+        for path in schema_dir().joinpath("objects").rglob("*.sql")
+        if re.search(r"\b200000\b", _without_comments(path.read_text()))
+        and path.name != "005_spend_long_context_threshold.sql"
+    ]
+    assert literals == []

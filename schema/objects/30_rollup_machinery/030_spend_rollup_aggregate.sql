@@ -10,7 +10,7 @@ LANGUAGE sql IMMUTABLE AS $$
                sum(s.sign) AS calls,
                sum(CASE WHEN s.status = 'error' THEN s.sign ELSE 0 END) AS error_calls,
                sum(CASE WHEN s.total_cost_usd IS NULL THEN s.sign ELSE 0 END) AS unpriced_calls,
-               sum(CASE WHEN s.input_tokens + s.cache_read_tokens + s.cache_write_tokens > 200000
+               sum(CASE WHEN s.input_tokens + s.cache_read_tokens + s.cache_write_tokens > spend_long_context_threshold()
                         THEN s.sign ELSE 0 END) AS long_context_calls,
                sum(s.sign * s.input_tokens) AS input_tokens,
                sum(s.sign * s.output_tokens) AS output_tokens,

@@ -29,7 +29,7 @@ SELECT
     reasoning_tokens,
     input_tokens + cache_read_tokens + cache_write_tokens AS prompt_tokens,
     input_tokens + cache_read_tokens + cache_write_tokens + output_tokens AS total_tokens,
-    (input_tokens + cache_read_tokens + cache_write_tokens > 200000) AS is_long_context,
+    (input_tokens + cache_read_tokens + cache_write_tokens > spend_long_context_threshold()) AS is_long_context,
     coalesce(total_cost_usd, 0) AS cost_usd,
     (total_cost_usd IS NULL) AS is_unpriced,
     list_cost_usd,
