@@ -24,7 +24,8 @@ TAG = "agent-spend"
 ALL_VALUE = "'__all'"
 NO_DATA = "No data"
 
-# Dashboard variable -> column name in the views and functions of schema/objects/40_read_model/.
+# Dashboard variable -> column name in the views and functions of schema/objects/40_read_model/
+# and 50_panels/.
 FILTER_COLUMNS: dict[str, str] = {
     "environment": "environment",
     "team": "team",

@@ -1,6 +1,6 @@
 """Panel builders: stat, time series, table, pie chart and bar gauge, as plain dicts.
 
-Units come from the column-name conventions of the read model (schema/objects/40_read_model/:
+Units come from the column-name conventions of the read model (schema/objects/40_read_model/ and 50_panels/:
 `*_usd`, `*_ratio`, `*tokens`, ...), so a table needs no per-column configuration and every
 table formats money the same way.
 """

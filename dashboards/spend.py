@@ -1,7 +1,8 @@
 """Where the money goes: the org overview, teams, burn rate and repository dashboards.
 
 Panels only select, sum and order: every definition (active developer, list-price
-equivalent, projection, budget status) is a view or function of schema/objects/40_read_model/.
+equivalent, projection, budget status) is a view of schema/objects/40_read_model/ or a panel
+function of schema/objects/50_panels/ (one file each).
 """
 
 from __future__ import annotations
