@@ -6,7 +6,7 @@
 Creates its own database (on the server of --database-url, or on an embedded PostgreSQL
 in a temporary directory), migrates it, bulk-loads synthetic calls spread over 90 days
 (bench/dashboard_data.py) and rebuilds the rollups. Then runs each panel query exactly as
-Grafana would send it (tests/grafana_sql.py: variables on All, macros expanded; the session
+Grafana would send it (tests/support/grafana_sql.py: variables on All, macros expanded; the session
 settings of Grafana's login, bridge.admin.reader_role.READER_SETTINGS) for the last 7 and 90
 days, best of --repeat runs after a warm-up, and for 90 days also with the rollup-backed
 views swapped for raw-table equivalents. Targets: every panel < 100 ms, and

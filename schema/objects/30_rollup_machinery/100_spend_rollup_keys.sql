@@ -1,4 +1,4 @@
--- 0006's key and grain lookups, now read from the registry. STABLE: the registry changes
+-- Key and grain lookups of the derived rollups, read from spend_rollup_registry. STABLE: the registry changes
 -- only through migrations.
 CREATE OR REPLACE FUNCTION spend_rollup_keys(tbl TEXT) RETURNS TEXT[]
 LANGUAGE sql STABLE AS $$

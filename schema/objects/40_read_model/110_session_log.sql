@@ -1,4 +1,4 @@
--- Sessions over their whole life, from 0003's session_rollup (kept current by the ingest
+-- Sessions over their whole life, from session_rollup (kept current by the ingest
 -- triggers, and surviving raw-row retention). Turns are model calls; a session's harness,
 -- repository, user and team are the values its calls reported.
 CREATE OR REPLACE VIEW session_log AS

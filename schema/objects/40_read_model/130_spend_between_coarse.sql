@@ -1,4 +1,4 @@
--- 0004's spend_between with the whole days from spend_daily_coarse: the same five
+-- spend_between with the whole days from spend_daily_coarse: the same five
 -- disjoint branches (raw edges, whole hours, whole days), the same boundaries.
 CREATE OR REPLACE FUNCTION spend_between_coarse(p_from timestamptz, p_to timestamptz) RETURNS SETOF spend_total_row
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -1,4 +1,4 @@
--- 0004's spend_between with the whole days from spend_daily_user: the same five disjoint
+-- spend_between with the whole days from spend_daily_user: the same five disjoint
 -- branches (raw edges, whole hours, whole days), the same boundaries.
 CREATE OR REPLACE FUNCTION spend_between_user(p_from timestamptz, p_to timestamptz) RETURNS SETOF spend_user_row
 LANGUAGE sql STABLE PARALLEL SAFE

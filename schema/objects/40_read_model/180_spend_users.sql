@@ -1,6 +1,6 @@
 -- spend_filtered on spend_daily_user's dimensions. With the harness and repository filters
 -- both on "All" it reads spend_between_user (which honours the other four), else
--- spend_filtered. The guards fold to constants for Grafana's literal arrays (see 0005).
+-- spend_filtered. The guards fold to constants for Grafana's literal arrays (see spend_totals).
 CREATE OR REPLACE FUNCTION spend_users(
     p_from timestamptz, p_to timestamptz,
     p_environment text[] DEFAULT '{__all}', p_team text[] DEFAULT '{__all}', p_user text[] DEFAULT '{__all}',

@@ -1,6 +1,5 @@
--- The rows repository_summary aggregates, with only the measures it shows: 0006's
--- spend_between_repo carried all fourteen through the UNION and spilled at the default
--- work_mem. Same five disjoint branches and boundaries as spend_between; the whole days
+-- The rows repository_summary aggregates, with only the measures it shows (carrying all
+-- fourteen through the UNION spills at the default work_mem). Same five disjoint branches and boundaries as spend_between; the whole days
 -- are summed per key inside their branch (90 daily rows per key become one).
 CREATE OR REPLACE FUNCTION repository_rows(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (repository text, branch text, user_id text, team text, environment text, is_ci boolean,

@@ -1,6 +1,6 @@
--- 0004's cache sequence panels with a narrow sort: the window needs session, model, time
+-- The cache sequence panels, with a narrow sort: the window needs session, model, time
 -- and a few numbers; identity columns are compared as bytes ("C"), which sorts on
--- abbreviated keys. The result rows are those of 0004 (min() of identity columns is the
+-- abbreviated keys. The result rows equal those of a plain sort (min() of identity columns is the
 -- same under byte order for UTF-8 C/C.UTF-8 databases; other collations may pick another
 -- of a session's several users or teams, which is the rare case anyway).
 CREATE OR REPLACE FUNCTION cache_writes_unread(

@@ -1,4 +1,4 @@
--- 0004's arrival-delay percentiles over float8 epochs (date_part) instead of NUMERIC ones
+-- Arrival-delay percentiles over float8 epochs (date_part) instead of NUMERIC ones
 -- (extract) cast to float8: the same seconds to the microsecond, a quarter faster over a
 -- day of raw calls.
 CREATE OR REPLACE FUNCTION arrival_delay_stats(
