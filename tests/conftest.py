@@ -115,10 +115,11 @@ def bridge(database_url: str) -> Iterator[BridgeProcess]:
 
 
 # -- markers ------------------------------------------------------------------------------
-# `pytest -m unit` runs the tests that need no PostgreSQL and start no process, in seconds;
-# `pytest -m db` runs the rest. A test needs the database when its fixture closure reaches
-# `server_url` (through database_url, template_db, bridge, a module's `seeded` fixture...),
-# or when it says so with @pytest.mark.db because it starts a PostgreSQL of its own.
+# `pytest -m unit` runs the tests that need no PostgreSQL, in seconds; `pytest -m db` runs the
+# rest. A test needs the database when its fixture closure reaches `server_url` (through
+# database_url, template_db, bridge, a module's `seeded` fixture...), or when it says so with
+# @pytest.mark.db because it starts a PostgreSQL of its own. `e2e` (a bridge, the lab or the
+# CLI run as a subprocess) is orthogonal to both.
 DB_FIXTURE = "server_url"
 # A test or fixture that calls this runs `agent-spend serve` as a subprocess: marker e2e.
 # Tests that spawn processes otherwise (the lab, the CLI) carry @pytest.mark.e2e themselves.
@@ -127,7 +128,7 @@ PROCESS_STARTER = "start_bridge"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: needs a PostgreSQL server (added by conftest from the fixtures)")
-    config.addinivalue_line("markers", "unit: needs no database and starts no process (added by conftest)")
+    config.addinivalue_line("markers", "unit: needs no database (added by conftest); the rest is db")
     config.addinivalue_line("markers", "e2e: runs the bridge, the lab or the CLI as a subprocess")
 
 
@@ -151,5 +152,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
         if item.get_closest_marker("e2e") is None and _starts_processes(item):
             item.add_marker(pytest.mark.e2e)
-        if item.get_closest_marker("db") is None and item.get_closest_marker("e2e") is None:
+        if item.get_closest_marker("db") is None:
             item.add_marker(pytest.mark.unit)
