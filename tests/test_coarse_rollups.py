@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -19,15 +18,19 @@ from click.testing import CliRunner
 
 from bridge.admin.retention import apply_retention
 from bridge.cli import main
-from bridge.store.migrate import available, migrate
-from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, raw_rows
+from tests.support.rollups import (
+    ALL,
+    BASE,
+    FILTER_NAMES,
+    assert_rollups_exact,
+    explain_plan,
+    insert_calls,
+    random_calls,
+    random_filters,
+    raw_rows,
+)
+from tests.support.schema import build_legacy
 
-USERS = ["ana", "bo", "cy", "unknown"]
-TEAMS = ["payments", "search", "unknown"]
-MODELS = ["m1", "m2", "m3"]
-HARNESSES = ["claude-code", "codex"]
-REPOS = [None, "r1", "r2"]
-ENVIRONMENTS = ["prod", "staging"]
 GROUP = "team, model, provider, harness, environment, cost_estimation, is_ci"
 MEASURES = (
     "sum(calls), sum(error_calls), sum(unpriced_calls), sum(long_context_calls), sum(input_tokens), "
@@ -40,36 +43,7 @@ RAW_MEASURES = (
     "sum(cache_write_tokens), sum(reasoning_tokens), sum(prompt_tokens), sum(total_tokens), sum(cost_usd), "
     "sum(coalesce(list_cost_usd, 0)), sum(coalesce(reported_cost_usd, 0))"
 )
-ALL = ["__all"]
-FILTER_NAMES = ("environment", "team", "user", "model", "harness", "repository")
 RAW_COLUMNS = {"user": "user_id"}
-
-
-def _random_calls(rng: random.Random, n: int, prefix: str = "k") -> list[dict[str, Any]]:
-    return [
-        call(
-            f"{prefix}{i}",
-            BASE + timedelta(seconds=rng.uniform(-5 * 86400, 2 * 86400)),
-            user_id=rng.choice(USERS),
-            team=rng.choice(TEAMS),
-            model=rng.choice(MODELS),
-            harness_name=rng.choice(HARNESSES),
-            workspace_repo=rng.choice(REPOS),
-            workspace_branch=rng.choice([None, "main", "feat"]),
-            environment=rng.choice(ENVIRONMENTS),
-            cost_estimation=rng.choice(["metered", "subscription"]),
-            workspace_is_ci=rng.random() < 0.2,
-            status="error" if rng.random() < 0.1 else "ok",
-            input_tokens=rng.randint(0, 150_000),
-            output_tokens=rng.randint(0, 500),
-            cache_read_tokens=rng.randint(0, 80_000),
-            reasoning_tokens=rng.randint(0, 9),
-            total_cost_usd=None if rng.random() < 0.1 else Decimal(rng.randint(0, 10_000)) / 1000,
-            list_cost_usd=Decimal(rng.randint(0, 10_000)) / 1000,
-            reported_cost_usd=None if rng.random() < 0.5 else Decimal(rng.randint(0, 100)) / 100,
-        )
-        for i in range(n)
-    ]
 
 
 @pytest.fixture
@@ -77,23 +51,8 @@ def seeded(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         rng = random.Random(5)
         for batch in range(4):
-            insert_calls(conn, _random_calls(rng, 300, f"b{batch}-"))
+            insert_calls(conn, random_calls(rng, 300, f"b{batch}-"))
         yield conn
-
-
-def _filters(rng: random.Random) -> dict[str, list[str]]:
-    choices = {
-        "environment": ENVIRONMENTS,
-        "team": TEAMS,
-        "user": USERS,
-        "model": MODELS,
-        "harness": HARNESSES,
-        "repository": ["(none)", "r1", "r2"],
-    }
-    return {
-        name: ALL if rng.random() < 0.6 else rng.sample(values, rng.randint(1, 2))
-        for name, values in choices.items()
-    }
 
 
 def _grouped(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> dict[tuple, tuple]:
@@ -107,7 +66,7 @@ def test_coarse_fine_and_raw_agree_with_and_without_filters(seeded: psycopg.Conn
     cases = [(BASE - timedelta(days=5), BASE + timedelta(days=2), dict.fromkeys(FILTER_NAMES, ALL))]
     for _ in range(40):
         start = BASE + timedelta(seconds=rng.uniform(-6 * 86400, 86400))
-        cases.append((start, start + timedelta(seconds=rng.uniform(0, 5 * 86400)), _filters(rng)))
+        cases.append((start, start + timedelta(seconds=rng.uniform(0, 5 * 86400)), random_filters(rng)))
     for start, end, filters in cases:
         args = (start, end, *(filters[n] for n in FILTER_NAMES))
         placeholders = "%s, %s, " + ", ".join(["%s::text[]"] * 6)
@@ -130,10 +89,6 @@ def test_coarse_fine_and_raw_agree_with_and_without_filters(seeded: psycopg.Conn
         assert coarse == fine == raw, (start, end, filters)
 
 
-def _plan(conn: psycopg.Connection[Any], query: str) -> str:
-    return "\n".join(r[0] for r in conn.execute(f"EXPLAIN {query}").fetchall())  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("user", "repository", "table"),
     [
@@ -147,16 +102,18 @@ def test_coarse_table_only_when_user_and_repository_are_all(
 ) -> None:
     other = "spend_daily " if table == "spend_daily_coarse" else "spend_daily_coarse"
     with psycopg.connect(database_url) as conn:
-        plan = _plan(
+        plan = explain_plan(
             conn,
             "SELECT sum(cost_usd) FROM spend_totals(now() - interval '30 days', now(), ARRAY['__all'], "
             f"ARRAY['__all'], ARRAY[{user}], ARRAY['__all'], ARRAY['__all'], ARRAY[{repository}])",
         )
         assert f"on {table}" in plan + " " and f"on {other}" not in plan + " "
         # A panel reading only sums never plans the distinct-developer part.
-        stat = _plan(conn, "SELECT cost_usd FROM org_totals(now() - interval '30 days', now())")
+        stat = explain_plan(conn, "SELECT cost_usd FROM org_totals(now() - interval '30 days', now())")
         assert "spend_daily_coarse" in stat and "on spend_daily " not in stat + " "
-        teams = _plan(conn, "SELECT team, cost_usd FROM team_summary(now() - interval '30 days', now())")
+        teams = explain_plan(
+            conn, "SELECT team, cost_usd FROM team_summary(now() - interval '30 days', now())"
+        )
         assert "on spend_daily " not in teams + " "
 
 
@@ -220,7 +177,7 @@ def test_summaries_on_the_coarse_path_equal_their_fine_definition(
     for i in range(12):
         start = BASE + timedelta(seconds=rng.uniform(-6 * 86400, 86400))
         end = start + timedelta(seconds=rng.uniform(0, 5 * 86400))
-        filters = dict.fromkeys(FILTER_NAMES, ALL) if i < 3 else _filters(rng)
+        filters = dict.fromkeys(FILTER_NAMES, ALL) if i < 3 else random_filters(rng)
         args = ", ".join(["%s", "%s"] + ["%s::text[]"] * 6)
         params = (start, end, *(filters[n] for n in FILTER_NAMES))
         columns = (
@@ -239,7 +196,7 @@ def test_summaries_on_the_coarse_path_equal_their_fine_definition(
 def test_triggers_retention_and_rebuild_keep_the_coarse_rollup_exact(database_url: str) -> None:
     rng = random.Random(9)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        insert_calls(conn, _random_calls(rng, 400))
+        insert_calls(conn, random_calls(rng, 400))
         conn.execute("UPDATE agent_spend_logs SET user_id = 'bo', total_cost_usd = 1 WHERE id % 5 = 0")
         conn.execute(
             "UPDATE agent_spend_logs SET team = 'search', ts = ts - interval '1 day' WHERE id % 7 = 0"
@@ -274,12 +231,11 @@ def test_triggers_retention_and_rebuild_keep_the_coarse_rollup_exact(database_ur
 
 
 def test_migration_backfills_the_coarse_rollup_including_history(empty_database_url: str) -> None:
-    coarse = next(m for m in available() if m.version == "0005_coarse_rollups")
     horizon = BASE - timedelta(days=2)
     rng = random.Random(4)
-    migrate(empty_database_url, before=coarse.version)
+    build_legacy(empty_database_url, before="0005_coarse_rollups")  # the release before, with triggers
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        insert_calls(conn, _random_calls(rng, 300))
+        insert_calls(conn, random_calls(rng, 300))
         pruned = raw_rows(conn, "ts < %s", (horizon,))
         assert pruned
         apply_retention(conn, horizon, batch_size=100)

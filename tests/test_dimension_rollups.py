@@ -1,9 +1,9 @@
-"""The dimension rollups of schema/0006_dimension_rollups.sql against raw rows and the fine path.
+"""The dimension rollups (schema/migrations/0006_dimension_rollups.sql) against raw rows and the fine path.
 
 spend_daily_user, spend_daily_repo and spend_hourly_coarse must equal a fresh aggregation
 of the raw rows through inserts, re-pricing, deletes, retention and rebuilds (the oracle
 of tests/test_rollups_helpers.py covers them); every function routed to them must return
-exactly what 0004's definition over spend_filtered returns, with and without filters; and
+exactly what 0004's definition over spend_filtered (tests/reference/) returns, with and without filters; and
 the planner must read them only when the filters allow.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,11 +20,21 @@ from click.testing import CliRunner
 
 from bridge.admin.retention import apply_retention
 from bridge.cli import main
-from bridge.store.migrate import available, migrate
-from tests.test_coarse_rollups import ALL, FILTER_NAMES, _filters, _plan, _random_calls
-from tests.test_rollups_helpers import BASE, DIMENSION_ROLLUPS, assert_rollups_exact, insert_calls, raw_rows
+from tests.support.rollups import (
+    ALL,
+    BASE,
+    DIMENSION_ROLLUPS,
+    FILTER_NAMES,
+    assert_rollups_exact,
+    explain_plan,
+    insert_calls,
+    random_calls,
+    random_filters,
+    raw_rows,
+    reference_function,
+)
+from tests.support.schema import build_legacy
 
-VIEWS = Path(__file__).resolve().parent.parent / "schema" / "0004_views.sql"
 ROUTED = ("org_totals", "team_summary", "developer_summary", "long_context_requests", "repository_summary")
 ARGS = ", ".join(["%s", "%s"] + ["%s::text[]"] * 6)
 
@@ -35,25 +44,12 @@ def seeded(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         rng = random.Random(6)
         for batch in range(4):
-            insert_calls(conn, _random_calls(rng, 300, f"d{batch}-"))
+            insert_calls(conn, random_calls(rng, 300, f"d{batch}-"))
         # A re-pricing, a dimension fix and deletes, so rows cancel out in places.
         conn.execute("UPDATE agent_spend_logs SET total_cost_usd = 2 WHERE id % 9 = 0")
         conn.execute("UPDATE agent_spend_logs SET workspace_repo = 'r2', user_id = 'cy' WHERE id % 13 = 0")
         conn.execute("DELETE FROM agent_spend_logs WHERE id % 17 = 0")
         yield conn
-
-
-def _reference(conn: psycopg.Connection[Any], function: str) -> str:
-    """0004's definition of `function` (over spend_filtered only), as pg_temp.ref_<function>."""
-    text = VIEWS.read_text()
-    start = text.index(f"CREATE FUNCTION {function}(")
-    end = text.index("\n$$;", start) + 4
-    conn.execute(  # type: ignore[arg-type]
-        text[start:end].replace(
-            f"CREATE FUNCTION {function}(", f"CREATE OR REPLACE FUNCTION pg_temp.ref_{function}("
-        )
-    )
-    return f"pg_temp.ref_{function}"
 
 
 def _cases(seed: int, n: int) -> list[tuple[Any, Any, dict[str, list[str]]]]:
@@ -62,7 +58,7 @@ def _cases(seed: int, n: int) -> list[tuple[Any, Any, dict[str, list[str]]]]:
     for i in range(n):
         start = BASE + timedelta(seconds=rng.uniform(-6 * 86400, 86400))
         end = start + timedelta(seconds=rng.uniform(0, 5 * 86400))
-        cases.append((start, end, dict.fromkeys(FILTER_NAMES, ALL) if i < 4 else _filters(rng)))
+        cases.append((start, end, dict.fromkeys(FILTER_NAMES, ALL) if i < 4 else random_filters(rng)))
     # Each single filter on its own, so every routing guard is crossed in both directions.
     for name, value in zip(
         FILTER_NAMES, (["prod"], ["search"], ["ana"], ["m2"], ["codex"], ["r1"]), strict=True
@@ -81,7 +77,7 @@ def _cases(seed: int, n: int) -> list[tuple[Any, Any, dict[str, list[str]]]]:
 def test_routed_summaries_equal_their_fine_definition(seeded: psycopg.Connection[Any], function: str) -> None:
     conn = seeded
     assert_rollups_exact(conn)
-    reference = _reference(conn, function)
+    reference = reference_function(conn, function)
     for start, end, filters in _cases(7, 24):
         params = (start, end, *(filters[n] for n in FILTER_NAMES))
         got = conn.execute(f"SELECT * FROM {function}({ARGS})", params).fetchall()  # type: ignore[arg-type]
@@ -175,7 +171,7 @@ def test_dimension_rollups_only_when_the_filters_allow(
     database_url: str, function: str, table: str, filters: dict[str, str]
 ) -> None:
     with psycopg.connect(database_url) as conn:
-        plan = _plan(conn, _call(function, **filters)) + " "
+        plan = explain_plan(conn, _call(function, **filters)) + " "
     assert f"on {table}" in plan, plan
     # The daily rollups replace spend_daily for whole days (edges stay hourly and raw);
     # spend_hourly_coarse / spend_hourly_team replace spend_hourly.
@@ -195,7 +191,7 @@ def test_dimension_rollups_only_when_the_filters_allow(
 def test_triggers_retention_and_rebuild_keep_the_dimension_rollups_exact(database_url: str) -> None:
     rng = random.Random(10)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        insert_calls(conn, _random_calls(rng, 400))
+        insert_calls(conn, random_calls(rng, 400))
         conn.execute("UPDATE agent_spend_logs SET user_id = 'bo', total_cost_usd = 1 WHERE id % 5 = 0")
         conn.execute(
             "UPDATE agent_spend_logs SET workspace_branch = 'x', ts = ts - interval '1 hour' WHERE id % 7 = 0"
@@ -226,12 +222,11 @@ def test_triggers_retention_and_rebuild_keep_the_dimension_rollups_exact(databas
 def test_migration_backfills_the_dimension_rollups_including_history(
     empty_database_url: str, version: str
 ) -> None:
-    dimension = next(m for m in available() if m.version == version)
     horizon = BASE - timedelta(days=2)
     rng = random.Random(12)
-    migrate(empty_database_url, before=dimension.version)
+    build_legacy(empty_database_url, before=version)  # the release before `version`, its triggers included
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        insert_calls(conn, _random_calls(rng, 300))
+        insert_calls(conn, random_calls(rng, 300))
         pruned = raw_rows(conn, "ts < %s", (horizon,))
         assert pruned
         apply_retention(conn, horizon, batch_size=100)

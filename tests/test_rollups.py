@@ -11,10 +11,11 @@ import psycopg
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.store.migrate import available, migrate
-from tests.conftest import BridgeProcess, rows
-from tests.otlp_payloads import NOW_NS, json_span, json_traces, post
-from tests.test_rollups_helpers import BASE, assert_rollups_exact, call, insert_calls, stored_rollups
+from tests.support.bridge_process import BridgeProcess
+from tests.support.db import rows
+from tests.support.otlp import NOW_NS, json_span, json_traces, post
+from tests.support.rollups import BASE, assert_rollups_exact, call, insert_calls, stored_rollups
+from tests.support.schema import build_legacy
 
 H = timedelta(hours=1)
 
@@ -278,8 +279,7 @@ def test_rebuild_since_restores_recent_buckets_and_keeps_older_ones(database_url
 
 
 def test_migration_backfills_rows_stored_before_the_rollups_existed(empty_database_url: str) -> None:
-    rollups = next(m for m in available() if m.version == "0003_rollups")
-    migrate(empty_database_url, before=rollups.version)
+    build_legacy(empty_database_url, before="0003_rollups")  # raw rows only, no rollups yet
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         insert_calls(conn, [call(f"k{i}", BASE + i * H, session_id="s") for i in range(5)])
     runner = CliRunner()
