@@ -3,8 +3,9 @@
 One hierarchy: `Retryable` errors (the bridge or its database is busy or down; the exporter
 should back off and resend) and `Permanent` ones (the request itself is wrong; resending the
 same bytes cannot succeed). Each transport maps these classes to its own codes by name in one
-table (HTTP: `bridge.receive.http_server.HTTP_STATUS`, gRPC: `grpc.StatusCode`), so the ingest
-path never knows which protocol a request came in on.
+table (HTTP: `bridge.receive.http_server.HTTP_ANSWERS`; gRPC:
+`bridge.receive.grpc_server.GRPC_STATUS`), so the ingest path never knows which protocol a
+request came in on.
 """
 
 from __future__ import annotations
