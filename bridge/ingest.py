@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -13,12 +17,38 @@ from bridge import config
 from bridge.errors import Overloaded
 from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
+from bridge.model import Identity
 from bridge.pricing.pricer import Pricer
 from bridge.store.rows import to_row
 from bridge.store.teams import TeamDirectory
 from bridge.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+
+# -- identity binding (issue 9 item 5) -------------------------------------------------------
+class IdentityBinding(Protocol):
+    """An authenticated identity (bridge.receive.auth.Principal) that overrides the payload's."""
+
+    def apply(self, identity: Identity) -> None: ...
+
+
+_BOUND: contextvars.ContextVar[IdentityBinding | None] = contextvars.ContextVar(
+    "bound_identity", default=None
+)
+
+
+@contextmanager
+def bind_identity(binding: IdentityBinding | None) -> Iterator[None]:
+    """The receive layer wraps one authenticated export in this; its calls get `binding`'s identity."""
+    reset = _BOUND.set(binding)
+    try:
+        yield
+    finally:
+        _BOUND.reset(reset)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -60,7 +90,10 @@ class Ingestor:
     def _ingest(self, signal: str, mapped: MappingResult) -> IngestOutcome:
         self.metrics.records_received.labels(signal).inc(mapped.records)
         rows = []
+        binding = _BOUND.get()
         for call in mapped.calls:
+            if binding is not None:  # before pricing: team price rules depend on the team
+                binding.apply(call.identity)
             if call.identity.team is None and self.teams is not None:
                 call.identity.team = self.teams.team_of(call.identity.user_id)
             costs = self.pricer.price(call)
@@ -77,6 +110,8 @@ class Ingestor:
             except concurrent.futures.TimeoutError:
                 raise Overloaded(f"rows not committed within {self.write_timeout:.0f}s; retry") from None
             written, duplicates = result.written, result.duplicates
+            # Rows the database refused (the writer isolated them): rejected like any other.
+            rejections = [*rejections, *result.rejected]
         elif rejections:
             try:  # nothing to store: record the refusal if we can, but don't fail the request
                 self.writer.submit(signal, [], rejections)

@@ -16,9 +16,10 @@ from bridge import config
 from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.pricing.pricer import Pricer
-from bridge.receive.auth import IngestAuth
+from bridge.receive.auth import IngestAuth, load_tokens_file
 from bridge.receive.grpc_server import build_grpc_server
 from bridge.receive.http_server import build_http_server
+from bridge.receive.tls import TLSSettings, grpc_server_credentials, server_ssl_context
 from bridge.store.migrate import outdated_objects, pending
 from bridge.store.teams import TeamDirectory
 from bridge.store.writer import BatchWriter
@@ -44,6 +45,10 @@ class ServeOptions:
     write_timeout: float = config.WRITE_TIMEOUT_SECONDS
     price_overrides: Path | None = None
     ingest_tokens: tuple[str, ...] = ()
+    # Bound tokens (bridge/receive/auth.py load_tokens_file), the /metrics token, TLS.
+    ingest_tokens_file: Path | None = None
+    metrics_token: str | None = None
+    tls: TLSSettings | None = None
 
 
 def readiness_check(database_url: str) -> tuple[bool, str]:
@@ -61,6 +66,11 @@ def readiness_check(database_url: str) -> tuple[bool, str]:
 
 
 def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading.Event | None = None) -> int:
+    # Token and TLS settings are checked before anything starts (TokenConfigError, TLSConfigError).
+    bound = load_tokens_file(options.ingest_tokens_file) if options.ingest_tokens_file else ()
+    auth = IngestAuth(options.ingest_tokens, bound, metrics_token=options.metrics_token)
+    tls_context = server_ssl_context(options.tls) if options.tls else None
+    grpc_credentials = grpc_server_credentials(options.tls) if options.tls else None
     metrics = Metrics()
     writer = BatchWriter(
         options.database_url,
@@ -76,7 +86,6 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         write_timeout=options.write_timeout,
     )
     writer.start()
-    auth = IngestAuth(options.ingest_tokens)
     try:
         grpc_server, grpc_port = build_grpc_server(
             ingestor,
@@ -85,6 +94,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
             options.grpc_port,
             max_message_bytes=options.max_body_bytes,
             auth=auth,
+            credentials=grpc_credentials,
         )
     except OSError as exc:
         writer.stop()
@@ -106,6 +116,12 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         raise ServeError(
             f"cannot listen for OTLP/HTTP on {options.host}:{options.http_port}: {exc.strerror or exc}"
         ) from None
+    if tls_context is not None:
+        # The handshake runs on the connection's first read, in its handler thread, bounded by
+        # the handler's timeout: a slow client cannot stall accept().
+        http_server.socket = tls_context.wrap_socket(
+            http_server.socket, server_side=True, do_handshake_on_connect=False
+        )
     grpc_server.start()
     http_thread = threading.Thread(target=http_server.serve_forever, name="otlp-http", daemon=True)
     http_thread.start()

@@ -9,6 +9,7 @@ the other commands have a module each (lab, reprice, retention, rollup, reader_r
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -23,6 +24,7 @@ from bridge.cli.reader_role import reader_role_command
 from bridge.cli.reprice import reprice_command
 from bridge.cli.retention import retention_command
 from bridge.cli.rollup import rollup_group
+from bridge.cli.token import token_group
 
 if TYPE_CHECKING:
     from bridge.lab.embedded_db import EmbeddedPostgres
@@ -96,8 +98,27 @@ def migrate(database_url: str) -> None:
     "--ingest-token",
     "ingest_tokens",
     multiple=True,
-    envvar="AGENT_SPEND_INGEST_TOKENS",
-    help="Require 'Authorization: Bearer TOKEN' on exports (repeat, or comma-separate in the env var).",
+    help="Require 'Authorization: Bearer TOKEN' on exports (repeat, or comma-separate; "
+    "env AGENT_SPEND_INGEST_TOKENS). A blank token is an error.",
+)
+@click.option(
+    "--ingest-tokens-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="AGENT_SPEND_INGEST_TOKENS_FILE",
+    help="YAML list of {sha256, team, user?, environment?, name?}: hashed tokens bound to an identity.",
+)
+@click.option(
+    "--metrics-token",
+    envvar="AGENT_SPEND_METRICS_TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' on GET /metrics.",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), envvar="AGENT_SPEND_TLS_CERT")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), envvar="AGENT_SPEND_TLS_KEY")
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="AGENT_SPEND_TLS_CLIENT_CA",
+    help="Require client certificates signed by this CA (mutual TLS).",
 )
 def serve(
     database_url: str,
@@ -108,11 +129,31 @@ def serve(
     max_queue_rows: int,
     price_overrides: Path | None,
     ingest_tokens: tuple[str, ...],
+    ingest_tokens_file: Path | None,
+    metrics_token: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_client_ca: Path | None,
 ) -> None:
     """Run the OTLP bridge in the foreground; prints grpc=HOST:PORT and http=HOST:PORT when ready."""
     from bridge.pricing.overrides import PriceOverridesError
+    from bridge.receive.auth import TokenConfigError, split_tokens
+    from bridge.receive.tls import TLSConfigError, TLSSettings
     from bridge.server import ServeError, ServeOptions
     from bridge.server import serve as run
+
+    # The env var is read here, not by click (which would split it on spaces): an empty value
+    # counts as unset (compose's ${VAR:-}), but an empty entry in a non-empty list is an error.
+    env_tokens = os.environ.get("AGENT_SPEND_INGEST_TOKENS", "")
+    try:
+        if ingest_tokens:
+            tokens = split_tokens(ingest_tokens, "--ingest-token")
+        else:
+            tokens = split_tokens([env_tokens] if env_tokens else [], "AGENT_SPEND_INGEST_TOKENS")
+    except TokenConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if (tls_cert is None) != (tls_key is None) or (tls_client_ca is not None and tls_cert is None):
+        raise click.UsageError("TLS needs both --tls-cert and --tls-key (--tls-client-ca is optional)")
 
     options = ServeOptions(
         database_url=database_url,
@@ -122,7 +163,10 @@ def serve(
         max_body_bytes=max_body_mib * config.MIB,
         max_queue_rows=max_queue_rows,
         price_overrides=price_overrides,
-        ingest_tokens=tuple(t for value in ingest_tokens for t in value.split(",") if t.strip()),
+        ingest_tokens=tokens,
+        ingest_tokens_file=ingest_tokens_file,
+        metrics_token=metrics_token,
+        tls=TLSSettings(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None,
     )
     try:
         code = run(options)
@@ -130,6 +174,8 @@ def serve(
         raise click.ClickException(f"{exc} (is another bridge running? choose another port)") from None
     except PriceOverridesError as exc:
         raise click.ClickException(exc.message) from None
+    except (TokenConfigError, TLSConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
     sys.exit(code)
 
 
@@ -212,3 +258,4 @@ main.add_command(reprice_command)
 main.add_command(rollup_group)
 main.add_command(retention_command)
 main.add_command(reader_role_command)
+main.add_command(token_group)

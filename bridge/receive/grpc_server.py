@@ -110,6 +110,7 @@ def build_grpc_server(
     max_message_bytes: int,
     auth: IngestAuth | None = None,
     workers: int = config.GRPC_WORKERS,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.Server, int]:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
@@ -127,7 +128,13 @@ def build_grpc_server(
     logs_grpc.add_LogsServiceServicer_to_server(LogsService(ingestor, metrics), server)
     metrics_grpc.add_MetricsServiceServicer_to_server(MetricsService(metrics), server)
     try:
-        bound = server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        # TLS (bridge/receive/tls.py grpc_server_credentials) when configured.
+        bound = (
+            server.add_secure_port(address, credentials)
+            if credentials is not None
+            else server.add_insecure_port(address)
+        )
     except RuntimeError as exc:  # grpc reports bind failures as RuntimeError
         raise OSError(str(exc)) from None
     if bound == 0:
