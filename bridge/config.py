@@ -18,13 +18,33 @@ MAX_BODY_MIB = 64
 MAX_BODY_BYTES = MAX_BODY_MIB * MIB
 GRPC_MAX_SEND_BYTES = 4 * MIB
 GRPC_WORKERS = 16
-# At most this many OTLP/HTTP bodies are read and decoded at once; a request waits this long
-# for a slot before it gets "busy".
-HTTP_MAX_CONCURRENT_EXPORTS = 32
-HTTP_SLOT_WAIT_SECONDS = 10
-HTTP_KEEPALIVE_SECONDS = 120
-# A refused request's unread body up to this size is read and dropped to keep the connection.
-HTTP_DRAIN_MAX_BYTES = MIB
+# OTLP/HTTP (cheroot): a fixed pool of handler threads (a connection holds one only while a
+# request is being read or answered; idle keep-alive connections wait in a selector), at most
+# HTTP_MAX_CONNECTIONS idle keep-alive connections kept, a listen backlog for bursts, and
+# socket timeouts: a connection silent for HTTP_IDLE_SECONDS (between requests, or mid-read)
+# is closed, and a body not complete within HTTP_BODY_TIMEOUT_SECONDS is dropped (408, closed).
+HTTP_THREADS = 64
+HTTP_MAX_CONNECTIONS = 1000
+HTTP_LISTEN_BACKLOG = 1024
+HTTP_IDLE_SECONDS = 30
+HTTP_BODY_TIMEOUT_SECONDS = 30.0
+# The TLS handshake runs on cheroot's accept loop: bound how long one client may stall it.
+HTTP_TLS_HANDSHAKE_SECONDS = 5.0
+# A refused request's unread body up to this size is read and dropped to keep the connection
+# (so a client still sending sees the 401/404/415, not a reset); beyond it the connection closes.
+HTTP_DRAIN_MAX_BYTES = 4 * MIB
+# Memory: decoded request bytes in flight across both transports (--max-inflight-mib). A body
+# is reserved once it is complete (gzip: compressed size x the factor below, then the real
+# size), released when its rows are committed; beyond the budget a request waits up to
+# INFLIGHT_WAIT_SECONDS, then gets a retryable 503 / UNAVAILABLE.
+MAX_INFLIGHT_MIB = 256
+GZIP_ESTIMATE_FACTOR = 10
+INFLIGHT_WAIT_SECONDS = 5.0
+# An export with more records than this is ingested (and committed) in chunks of this many,
+# and answered once every chunk is committed; never more than --max-queue-rows per chunk.
+INGEST_CHUNK_RECORDS = 10_000
+# OTLP/JSON bodies nested deeper than this are refused with 400.
+JSON_MAX_DEPTH = 64
 # An oversized body up to this size is read and thrown away so the client sees the answer.
 HTTP_DISCARD_MAX_BYTES = 256 * MIB
 
@@ -38,6 +58,27 @@ MAX_BATCH_ROWS = 10_000
 WRITE_TIMEOUT_SECONDS = 30.0
 # How often the user→team directory is re-read.
 TEAMS_REFRESH_SECONDS = 30.0
+
+# Edge validation (bridge/mapping/validate.py): what a model call may hold so the database can
+# never refuse it. Indexed text (identity, model, session, repository, ids, dedup key) is capped
+# far below PostgreSQL's btree row limit (~2.7 KB: 512 characters are at most 2 KB of UTF-8);
+# unindexed free text (cwd, error, finish reasons) has a looser cap. Token buckets and dollar
+# amounts must fit BIGINT and NUMERIC(20, 10) with room to spare.
+MAX_NAME_CHARS = 512
+MAX_ID_CHARS = 256
+MAX_DEDUP_KEY_CHARS = 512
+MAX_TEXT_CHARS = 8192
+MAX_TOKENS_PER_CALL = 50_000_000  # one token attribute of one call
+MAX_TOKENS_PER_BUCKET = 1_000_000_000  # one normalised bucket (may sum several attributes)
+MAX_COST_USD = 1_000_000  # one call's reported or computed cost, per bucket and in total
+
+# A later copy of a stored call may complete its missing reported cost only when it is the
+# same call (source, user, team, model, token buckets) and the cost is plausible: at most
+# REPORTED_COST_MAX_FACTOR x the list cost + REPORTED_COST_SLACK_USD, or, for a model without
+# a list price, below REPORTED_COST_UNPRICED_MAX_USD.
+REPORTED_COST_MAX_FACTOR = 100
+REPORTED_COST_SLACK_USD = 1
+REPORTED_COST_UNPRICED_MAX_USD = 100
 
 # Pricing: prompts (input + cache read + cache write) above this many tokens are priced at the
 # long-context tier. The SQL side reads the same number from one function,

@@ -54,6 +54,11 @@ class Metrics:
             buckets=(1, 10, 50, 100, 500, 1000, 5000, 20000),
         )
         self.queue_depth = Gauge("agent_spend_queue_rows", "Rows waiting to be written", registry=r)
+        self.inflight_bytes = Gauge(
+            "agent_spend_inflight_bytes",
+            "Decoded request bytes reserved in the in-flight memory budget (--max-inflight-mib)",
+            registry=r,
+        )
         self.database_up = Gauge(
             "agent_spend_database_up", "1 when the last write or probe succeeded", registry=r
         )

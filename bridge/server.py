@@ -17,8 +17,9 @@ from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.pricing.pricer import Pricer
 from bridge.receive.auth import IngestAuth, load_tokens_file
+from bridge.receive.export import InflightBudget
 from bridge.receive.grpc_server import build_grpc_server
-from bridge.receive.http_server import build_http_server
+from bridge.receive.http_server import HTTPLimits, build_http_server
 from bridge.receive.tls import TLSSettings, grpc_server_credentials, server_ssl_context
 from bridge.store.migrate import outdated_objects, pending
 from bridge.store.teams import TeamDirectory
@@ -49,6 +50,12 @@ class ServeOptions:
     ingest_tokens_file: Path | None = None
     metrics_token: str | None = None
     tls: TLSSettings | None = None
+    # The OTLP/HTTP listener's bounds and the in-flight memory budget of both transports.
+    http_threads: int = config.HTTP_THREADS
+    http_max_connections: int = config.HTTP_MAX_CONNECTIONS
+    http_body_timeout: float = config.HTTP_BODY_TIMEOUT_SECONDS
+    http_idle_seconds: int = config.HTTP_IDLE_SECONDS
+    max_inflight_bytes: int = config.MAX_INFLIGHT_MIB * config.MIB
 
 
 def readiness_check(database_url: str) -> tuple[bool, str]:
@@ -86,6 +93,9 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
         write_timeout=options.write_timeout,
     )
     writer.start()
+    # One memory budget for both transports; exports beyond the queue are ingested in chunks.
+    budget = InflightBudget(options.max_inflight_bytes, metrics.inflight_bytes)
+    chunk_records = max(1, min(config.INGEST_CHUNK_RECORDS, options.max_queue_rows))
     try:
         grpc_server, grpc_port = build_grpc_server(
             ingestor,
@@ -95,6 +105,8 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
             max_message_bytes=options.max_body_bytes,
             auth=auth,
             credentials=grpc_credentials,
+            budget=budget,
+            chunk_records=chunk_records,
         )
     except OSError as exc:
         writer.stop()
@@ -110,18 +122,23 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
             readiness=lambda: readiness_check(options.database_url),
             max_body_bytes=options.max_body_bytes,
             auth=auth,
+            budget=budget,
+            limits=HTTPLimits(
+                max_body_bytes=options.max_body_bytes,
+                threads=options.http_threads,
+                max_connections=options.http_max_connections,
+                idle_seconds=options.http_idle_seconds,
+                body_timeout=options.http_body_timeout,
+                chunk_records=chunk_records,
+            ),
+            ssl_context=tls_context,
+            tls_files=(str(options.tls.cert_file), str(options.tls.key_file)) if options.tls else None,
         )
     except OSError as exc:
         writer.stop()
         raise ServeError(
             f"cannot listen for OTLP/HTTP on {options.host}:{options.http_port}: {exc.strerror or exc}"
         ) from None
-    if tls_context is not None:
-        # The handshake runs on the connection's first read, in its handler thread, bounded by
-        # the handler's timeout: a slow client cannot stall accept().
-        http_server.socket = tls_context.wrap_socket(
-            http_server.socket, server_side=True, do_handshake_on_connect=False
-        )
     grpc_server.start()
     http_thread = threading.Thread(target=http_server.serve_forever, name="otlp-http", daemon=True)
     http_thread.start()

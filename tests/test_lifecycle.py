@@ -89,13 +89,15 @@ def test_database_outage_answers_retryably_then_recovers(own_postgres) -> None: 
         assert bridge.stop() == 0
 
 
-def test_full_queue_answers_503(database_url: str) -> None:
+def test_export_larger_than_the_queue_is_committed_in_chunks(database_url: str) -> None:
+    """More rows than --max-queue-rows could once never succeed (503 forever); now it is split."""
     bridge = start_bridge(database_url, "--max-queue-rows", "2")
     try:
-        status, _headers, payload = post(f"{bridge.http_url}/v1/traces", spans(3))
-        assert status == 503 and "queue is full" in json.loads(payload)["message"]
-        assert post(f"{bridge.http_url}/v1/traces", spans(2))[0] == 200
-        assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(2,)]
+        status, _headers, payload = post(f"{bridge.http_url}/v1/traces", spans(5))
+        assert status == 200 and json.loads(payload) == {}
+        assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(5,)]
+        assert post(f"{bridge.http_url}/v1/traces", spans(5))[0] == 200  # a retry adds nothing
+        assert rows(database_url, "SELECT count(*) FROM agent_spend_logs") == [(5,)]
     finally:
         assert bridge.stop() == 0
 

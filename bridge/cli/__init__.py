@@ -89,6 +89,34 @@ def migrate(database_url: str) -> None:
     help="Rows waiting to be written before new requests get 503 / UNAVAILABLE.",
 )
 @click.option(
+    "--max-inflight-mib",
+    default=config.MAX_INFLIGHT_MIB,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Decoded request bytes in flight across both transports before exports get 503 / UNAVAILABLE.",
+)
+@click.option(
+    "--http-threads",
+    default=config.HTTP_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 4096),
+    help="OTLP/HTTP handler threads (idle keep-alive connections hold none).",
+)
+@click.option(
+    "--http-max-connections",
+    default=config.HTTP_MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Idle keep-alive OTLP/HTTP connections kept open; beyond, answers close the connection.",
+)
+@click.option(
+    "--http-body-timeout",
+    default=config.HTTP_BODY_TIMEOUT_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a request body may take to arrive before it is dropped (408).",
+)
+@click.option(
     "--price-overrides",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="AGENT_SPEND_PRICE_OVERRIDES",
@@ -127,6 +155,10 @@ def serve(
     http_port: int,
     max_body_mib: int,
     max_queue_rows: int,
+    max_inflight_mib: int,
+    http_threads: int,
+    http_max_connections: int,
+    http_body_timeout: float,
     price_overrides: Path | None,
     ingest_tokens: tuple[str, ...],
     ingest_tokens_file: Path | None,
@@ -162,6 +194,10 @@ def serve(
         http_port=http_port,
         max_body_bytes=max_body_mib * config.MIB,
         max_queue_rows=max_queue_rows,
+        max_inflight_bytes=max_inflight_mib * config.MIB,
+        http_threads=http_threads,
+        http_max_connections=http_max_connections,
+        http_body_timeout=http_body_timeout,
         price_overrides=price_overrides,
         ingest_tokens=tokens,
         ingest_tokens_file=ingest_tokens_file,

@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
+from bridge import config
 from bridge.errors import BadRequest
 
 M = TypeVar("M", bound=Message)
@@ -43,10 +44,10 @@ class DecodeError(BadRequest):
     """The body is not a valid OTLP message; the text names the problem for the sender."""
 
 
-def decode_protobuf(body: bytes, message_type: type[M]) -> M:
+def decode_protobuf(body: bytes | bytearray, message_type: type[M]) -> M:
     message = message_type()
     try:
-        message.ParseFromString(body)
+        message.ParseFromString(body)  # type: ignore[arg-type]  # upb reads any buffer, bytearray too
     except ProtobufDecodeError as exc:
         raise DecodeError(
             f"body is not a valid {message_type.DESCRIPTOR.full_name} protobuf: {exc}"
@@ -79,17 +80,27 @@ def _hex_ids_to_base64(node: Any, path: str) -> None:
             _hex_ids_to_base64(node[key], f"{path}.{key}" if path else key)
 
 
-def decode_json(body: bytes, message_type: type[M]) -> M:
+def decode_json(body: bytes | bytearray, message_type: type[M]) -> M:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError(
+            f"body is not valid OTLP/JSON: nested too deeply (at most {config.JSON_MAX_DEPTH} levels)"
+        ) from None
     if not isinstance(document, dict):
         raise DecodeError(f"expected a JSON object for {message_type.DESCRIPTOR.full_name}")
     _hex_ids_to_base64(document, "")
     message = message_type()
     try:
-        json_format.ParseDict(document, message, ignore_unknown_fields=True)
+        json_format.ParseDict(
+            document, message, ignore_unknown_fields=True, max_recursion_depth=config.JSON_MAX_DEPTH
+        )
+    except RecursionError:
+        raise DecodeError(
+            f"body is not valid OTLP/JSON: nested too deeply (at most {config.JSON_MAX_DEPTH} levels)"
+        ) from None
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
         raise DecodeError(
             f"body is not a valid OTLP/JSON {message_type.DESCRIPTOR.full_name}: {exc}"

@@ -1,4 +1,9 @@
-"""OTLP/gRPC receiver: TraceService, LogsService and (accepted, ignored) MetricsService."""
+"""OTLP/gRPC receiver: TraceService, LogsService and (accepted, ignored) MetricsService.
+
+The handlers take the raw request bytes and decode them here (not in grpc's deserializer), so a
+body that is not a valid message is INVALID_ARGUMENT like any other bad request, and its size
+is reserved in the in-flight memory budget shared with OTLP/HTTP before it is decoded.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,36 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+import psycopg
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
 
 from bridge import config
 from bridge.errors import (
     BridgeError,
+    DatabaseUnavailable,
     NotFound,
     PayloadTooLarge,
     Permanent,
     Retryable,
     Unauthenticated,
 )
-from bridge.ingest import Ingestor, IngestOutcome
+from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
+from bridge.receive.decode import decode_protobuf
+from bridge.receive.export import InflightBudget, ingest_logs, ingest_traces
 from bridge.receive.responses import logs_response, traces_response
 
 log = logging.getLogger(__name__)
 
 # How OTLP/gRPC answers each error; the most specific class on an error's MRO wins.
-# UNAVAILABLE and RESOURCE_EXHAUSTED are retryable for every OTLP exporter.
+# UNAVAILABLE is retried by every OTLP exporter (RESOURCE_EXHAUSTED only with RetryInfo, which
+# we never send: a too-large export is not worth resending). Undecodable bodies are
+# BadRequest (Permanent) → INVALID_ARGUMENT; database trouble is DatabaseUnavailable
+# (Retryable) → UNAVAILABLE; a busy bridge (queue or memory budget) is Overloaded → UNAVAILABLE.
 GRPC_STATUS: dict[type[BridgeError], grpc.StatusCode] = {
     BridgeError: grpc.StatusCode.INTERNAL,
     Retryable: grpc.StatusCode.UNAVAILABLE,
@@ -43,62 +52,89 @@ GRPC_STATUS: dict[type[BridgeError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.UNIMPLEMENTED,
 }
 
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+
 
 def grpc_status(error: BridgeError) -> grpc.StatusCode:
     """The gRPC status code for an error, by the table above."""
     return next(GRPC_STATUS[cls] for cls in type(error).__mro__ if cls in GRPC_STATUS)
 
 
-def _export(
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _export_handler(
     metrics: Metrics,
+    budget: InflightBudget,
     signal: str,
-    handle: Callable[[], IngestOutcome],
-    respond: Callable[[IngestOutcome], Message],
-    context: grpc.ServicerContext,
-) -> Message:
-    try:
-        outcome = handle()
-    except BridgeError as exc:
-        code = grpc_status(exc)
-        metrics.requests.labels("grpc", signal, code.name.lower()).inc()
-        # On UNAVAILABLE the exporter backs off and resends.
-        context.abort(code, str(exc))
-        raise  # unreachable: abort raises
-    metrics.requests.labels("grpc", signal, "ok").inc()
-    return respond(outcome)
+    message_type: type[Message],
+    handle: Callable[[Message], Message],
+) -> grpc.RpcMethodHandler[bytes, Message]:
+    """A unary handler over raw bytes: reserve, decode, ingest; errors mapped through GRPC_STATUS."""
+
+    def export(raw: bytes, context: grpc.ServicerContext) -> Message:
+        try:
+            with budget.reserve(len(raw)):
+                request = decode_protobuf(raw, message_type)
+                del raw
+                try:
+                    response = handle(request)
+                except psycopg.Error as exc:  # never UNKNOWN for a database problem
+                    raise DatabaseUnavailable(f"database error: {exc}".strip()) from None
+        except BridgeError as exc:
+            code = grpc_status(exc)
+            metrics.requests.labels("grpc", signal, code.name.lower()).inc()
+            # On UNAVAILABLE the exporter backs off and resends.
+            context.abort(code, str(exc))
+            raise  # unreachable: abort raises
+        except Exception:
+            log.exception("export failed")
+            metrics.requests.labels("grpc", signal, "internal").inc()
+            context.abort(
+                grpc.StatusCode.INTERNAL, "internal error while storing the export; see the bridge log"
+            )
+            raise
+        metrics.requests.labels("grpc", signal, "ignored" if signal == "metrics" else "ok").inc()
+        return response
+
+    return grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=_serialize
+    )
 
 
-class TraceService(trace_grpc.TraceServiceServicer):
-    """OTLP/gRPC TraceService: ingests exported spans."""
-
-    def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
-        self.ingestor, self.metrics = ingestor, metrics
-
-    def Export(self, request: trace_pb.ExportTraceServiceRequest, context: grpc.ServicerContext) -> Any:
-        return _export(
-            self.metrics, "traces", lambda: self.ingestor.traces(request), traces_response, context
-        )
-
-
-class LogsService(logs_grpc.LogsServiceServicer):
-    """OTLP/gRPC LogsService: ingests exported log records."""
-
-    def __init__(self, ingestor: Ingestor, metrics: Metrics) -> None:
-        self.ingestor, self.metrics = ingestor, metrics
-
-    def Export(self, request: logs_pb.ExportLogsServiceRequest, context: grpc.ServicerContext) -> Any:
-        return _export(self.metrics, "logs", lambda: self.ingestor.logs(request), logs_response, context)
-
-
-class MetricsService(metrics_grpc.MetricsServiceServicer):
-    """Accepts metrics so exporters configured for all signals don't log errors; stores nothing."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def Export(self, request: metrics_pb.ExportMetricsServiceRequest, context: grpc.ServicerContext) -> Any:
-        self.metrics.requests.labels("grpc", "metrics", "ignored").inc()
-        return metrics_pb.ExportMetricsServiceResponse()
+def otlp_handlers(
+    ingestor: Ingestor, metrics: Metrics, budget: InflightBudget, chunk_records: int
+) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
+    """The three OTLP services as generic handlers over raw request bytes."""
+    traces = _export_handler(
+        metrics,
+        budget,
+        "traces",
+        trace_pb.ExportTraceServiceRequest,
+        lambda m: traces_response(ingest_traces(ingestor, m, chunk_records)),  # type: ignore[arg-type]
+    )
+    logs = _export_handler(
+        metrics,
+        budget,
+        "logs",
+        logs_pb.ExportLogsServiceRequest,
+        lambda m: logs_response(ingest_logs(ingestor, m, chunk_records)),  # type: ignore[arg-type]
+    )
+    ignored = _export_handler(
+        metrics,
+        budget,
+        "metrics",
+        metrics_pb.ExportMetricsServiceRequest,
+        lambda m: metrics_pb.ExportMetricsServiceResponse(),
+    )
+    return (
+        grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": traces}),
+        grpc.method_handlers_generic_handler(LOGS_SERVICE, {"Export": logs}),
+        grpc.method_handlers_generic_handler(METRICS_SERVICE, {"Export": ignored}),
+    )
 
 
 def build_grpc_server(
@@ -111,7 +147,10 @@ def build_grpc_server(
     auth: IngestAuth | None = None,
     workers: int = config.GRPC_WORKERS,
     credentials: grpc.ServerCredentials | None = None,
+    budget: InflightBudget | None = None,
+    chunk_records: int = config.INGEST_CHUNK_RECORDS,
 ) -> tuple[grpc.Server, int]:
+    budget = budget or InflightBudget(config.MAX_INFLIGHT_MIB * config.MIB, metrics.inflight_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
         interceptors=[GrpcAuthInterceptor(auth)] if auth is not None and auth.enabled else None,
@@ -124,9 +163,7 @@ def build_grpc_server(
             ("grpc.so_reuseport", 0),
         ],
     )
-    trace_grpc.add_TraceServiceServicer_to_server(TraceService(ingestor, metrics), server)
-    logs_grpc.add_LogsServiceServicer_to_server(LogsService(ingestor, metrics), server)
-    metrics_grpc.add_MetricsServiceServicer_to_server(MetricsService(metrics), server)
+    server.add_generic_rpc_handlers(otlp_handlers(ingestor, metrics, budget, chunk_records))
     try:
         address = f"{host}:{port}"
         # TLS (bridge/receive/tls.py grpc_server_credentials) when configured.
