@@ -54,7 +54,8 @@ def server_url() -> Iterator[str]:
         warnings.simplefilter("ignore")
         from bridge.lab.embedded_db import EmbeddedPostgres
     data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-test-pg-"))
-    server = EmbeddedPostgres(data_dir).start()
+    # Throwaway cluster: fast, non-durable settings (the lab's own clusters are durable).
+    server = EmbeddedPostgres(data_dir, durable=False).start()
     try:
         yield server.url()
     finally:

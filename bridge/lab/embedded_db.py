@@ -51,13 +51,24 @@ def _make_traversable(path: Path) -> None:
         parent.chmod(mode | 0o055)
 
 
+# Durable (the default: the lab and `agent-spend embedded-db`): PostgreSQL's own defaults, so
+# a commit the bridge acknowledged survives a crash of the server or the machine.
+DURABLE_SETTINGS = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+# Throwaway clusters only (the test suite's): faster, and a crash may lose or corrupt data.
+FAST_SETTINGS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
 @dataclass
 class EmbeddedPostgres:
-    """One PostgreSQL cluster in `data_dir`, listening on 127.0.0.1:`port`."""
+    """One PostgreSQL cluster in `data_dir`, listening on 127.0.0.1:`port`.
+
+    `durable=False` trades crash safety for speed; only for clusters thrown away afterwards.
+    """
 
     data_dir: Path
     port: int = 0
     host: str = "127.0.0.1"
+    durable: bool = True
 
     @property
     def pgdata(self) -> Path:
@@ -83,6 +94,13 @@ class EmbeddedPostgres:
         if not log.exists():
             return ""
         return "postgres.log:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+
+    def postmaster_pid(self) -> int | None:
+        """The server's process id from postmaster.pid, or None when it is not there."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
 
     def is_running(self) -> bool:
         if not (self.pgdata / "postmaster.pid").exists() or not self.port_file.exists():
@@ -116,7 +134,7 @@ class EmbeddedPostgres:
                     "postgres",
                     "--auth=trust",
                     "--encoding=UTF8",
-                    "--no-sync",
+                    *([] if self.durable else ["--no-sync"]),
                 ],
                 user,
             )
@@ -124,7 +142,7 @@ class EmbeddedPostgres:
             self.port = int(self.port_file.read_text().strip()) if self.port_file.exists() else _free_port()
         options = (
             f"-h {self.host} -p {self.port} -k {self.data_dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            f"{DURABLE_SETTINGS if self.durable else FAST_SETTINGS} "
             "-c max_connections=200 -c shared_buffers=256MB"
         )
         self._run(
