@@ -39,7 +39,9 @@ EXCESS_PRIVILEGES = """
 # exact NUMERIC sums; at PostgreSQL's default work_mem (4 MB) those hash tables spill to
 # disk (measured: repository and developer panels 1.5x slower at 10M calls). Only this
 # login gets more: the bridge's sessions keep the server default.
-READER_SETTINGS: dict[str, str] = {"work_mem": "32MB"}
+# statement_timeout: a dashboard query (or a user's ad-hoc SQL through Grafana) cannot hold a
+# connection and the server's CPU for longer than this; `--statement-timeout` overrides it.
+READER_SETTINGS: dict[str, str] = {"work_mem": "32MB", "statement_timeout": "30s"}
 
 
 class ReaderRoleError(RuntimeError):
@@ -54,7 +56,9 @@ class ReaderLogin:
     created: bool
 
 
-def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str) -> ReaderLogin:
+def ensure_reader_login(
+    conn: psycopg.Connection[Any], login: str, password: str, settings: dict[str, str] | None = None
+) -> ReaderLogin:
     """Create or update `login` as a password-authenticated member of agent_spend_reader.
 
     Idempotent; the password is sent as a SCRAM verifier computed here, so the plain text
@@ -86,7 +90,7 @@ def ensure_reader_login(conn: psycopg.Connection[Any], login: str, password: str
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(GROUP), role))
         # Defence in depth: even a future mistaken grant would not let a dashboard write.
         conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
-        for name, value in READER_SETTINGS.items():
+        for name, value in {**READER_SETTINGS, **(settings or {})}.items():
             setting = sql.SQL("ALTER ROLE {} SET {} = {}")
             conn.execute(setting.format(role, sql.Identifier(name), sql.Literal(value)))
         excess = [r[0] for r in conn.execute(EXCESS_PRIVILEGES, (login, login)).fetchall()]

@@ -20,7 +20,13 @@ from bridge.cli.options import DATABASE_URL
     metavar="VAR",
     help="Environment variable holding its password (never passed on the command line).",
 )
-def reader_role_command(database_url: str, login: str, password_env: str) -> None:
+@click.option(
+    "--statement-timeout",
+    default=READER_SETTINGS["statement_timeout"],
+    show_default=True,
+    help="Longest query the login may run (PostgreSQL interval, e.g. 30s, 2min).",
+)
+def reader_role_command(database_url: str, login: str, password_env: str, statement_timeout: str) -> None:
     """Create or update Grafana's read-only login (a member of agent_spend_reader)."""
     password = os.environ.get(password_env, "")
     if not password:
@@ -29,13 +35,14 @@ def reader_role_command(database_url: str, login: str, password_env: str) -> Non
         )
     try:
         with psycopg.connect(database_url, application_name="agent-spend-reader-role") as conn:
-            result = ensure_reader_login(conn, login, password)
+            result = ensure_reader_login(conn, login, password, {"statement_timeout": statement_timeout})
     except ReaderRoleError as exc:
         raise click.ClickException(str(exc)) from None
     except psycopg.Error as exc:
         raise click.ClickException(f"could not configure role {login!r}: {exc}") from None
     verb = "created" if result.created else "updated"
-    settings = ", ".join(f"{k}={v}" for k, v in READER_SETTINGS.items())
+    chosen = {**READER_SETTINGS, "statement_timeout": statement_timeout}
+    settings = ", ".join(f"{k}={v}" for k, v in chosen.items())
     click.echo(
         f"{verb} login role {login!r}: member of {GROUP}, read-only ({settings}), "
         f"password from ${password_env}"
