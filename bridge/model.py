@@ -6,6 +6,8 @@ turns their numbers into disjoint buckets, so pricing and SQL never have to know
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +22,64 @@ class Rejected(ValueError):
 
     Counted and reported in `partial_success`; never takes the rest of the request down.
     """
+
+
+# What a rejection's reason and example may hold: they are stored (text, JSONB) and sent back
+# in an OTLP error_message, so neither may carry NUL, other control characters or invalid UTF-8.
+EXAMPLE_MAX_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def utf8(value: str) -> bool:
+    """True when `value` encodes as UTF-8 (a lone surrogate from a JSON body does not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_str(value: str) -> str:
+    """NUL removed and invalid UTF-8 replaced: what PostgreSQL text and JSONB accept."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not utf8(value):
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_value(value: Any) -> Any:
+    """`clean_str` applied to every string, key and nested value; NaN/Infinity as strings."""
+    if isinstance(value, str):
+        return clean_str(value)
+    if isinstance(value, dict):
+        return {clean_str(str(k)): clean_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN/Infinity; JSONB would refuse them
+    return value
+
+
+def safe_example(example: dict[str, Any]) -> dict[str, Any]:
+    """A rejection example that JSONB accepts: clean, each string cut to EXAMPLE_MAX_CHARS."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean_str(value[:EXAMPLE_MAX_CHARS])
+        if isinstance(value, dict):
+            return {clean_str(str(k)[:EXAMPLE_MAX_CHARS]): cut(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v) for v in value[:20]]
+        return clean_value(value)
+
+    result: dict[str, Any] = cut(example)
+    return result
+
+
+def safe_reason(reason: str, cap: int = 500) -> str:
+    """A rejection reason fit for a text column and an OTLP error_message: no controls, bounded."""
+    return _CONTROL.sub("?", clean_str(reason[:cap]))
 
 
 @dataclass(slots=True)

@@ -3,7 +3,9 @@
 Each adapter module exposes `claims(record) -> bool` and `map_span(record)` or
 `map_log(record)` returning a `ModelCall`, or None for "not a model call" (ignored, not
 rejected), or raising `Rejected`. The first adapter that claims a record decides it, so
-specific harness adapters come before the generic GenAI conventions.
+specific harness adapters come before the generic GenAI conventions. Every call an adapter
+returns then passes `validate.validate_call` (nothing the database could refuse), so a bad
+value is a per-record rejection naming the field, never a failed batch.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bridge.mapping import (
     vercel_ai,
 )
 from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
+from bridge.mapping.validate import safe_example, safe_reason, validate_call
 from bridge.model import ModelCall, Rejected
 
 R = TypeVar("R", SpanRecord, LogRecord)
@@ -87,8 +90,10 @@ def _map_all(
                 continue
             try:
                 call = map_one(record)
+                if call is not None:
+                    validate_call(call)
             except Rejected as exc:
-                result.rejections.append(Rejection(str(exc), describe(record)))
+                result.rejections.append(Rejection(safe_reason(str(exc)), safe_example(describe(record))))
                 break
             if call is None:
                 result.ignored += 1

@@ -12,6 +12,8 @@ from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from bridge import config
+
 Attributes = dict[str, Any]
 
 # Prompt/completion content and tool arguments never reach the database.
@@ -114,7 +116,7 @@ def number(attrs: Mapping[str, Any], *keys: str) -> float | None:
 
 
 # A single model call above this many tokens in one bucket is a corrupt emitter, not usage.
-MAX_TOKENS_PER_CALL = 50_000_000
+MAX_TOKENS_PER_CALL = config.MAX_TOKENS_PER_CALL
 
 
 def token_count(attrs: Mapping[str, Any], *keys: str) -> int | None:

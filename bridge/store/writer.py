@@ -2,15 +2,24 @@
 
 Requests hand their rows to one writer thread through a bounded queue; the thread merges
 whatever is waiting into one transaction (COPY into a staging table, then one INSERT …
-ON CONFLICT DO NOTHING), commits, and only then completes each request's future. So a
-request is acknowledged only after its rows are durable, a replay never adds a row, and
-a full queue or a dead database is reported to the exporter as retryable.
+ON CONFLICT), commits, and only then completes each request's future. So a request is
+acknowledged only after its rows are durable, a replay never adds a row, and a full queue
+or a dead database is reported to the exporter as retryable.
+
+Edge validation (bridge/mapping/validate.py) keeps values the database would refuse out of
+the queue. If the database still refuses a merged batch (a data, integrity or limit error:
+SQLSTATE classes 22, 23, 54, or text the client cannot encode), the writer rolls back,
+writes each submission alone, and bisects a submission that still fails down to the rows
+the database refuses. Everything else is committed; each refused row goes back to its own
+sender as a rejection (`WriteResult.rejected`, reported in partial_success). Only
+connection-level errors mark the database down and answer retryable; a refused row never does.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections import Counter
@@ -25,33 +34,72 @@ from psycopg.types.json import Jsonb
 from bridge import config
 from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
+from bridge.model import safe_example, safe_reason
 from bridge.store.rows import COLUMNS, COST_COLUMNS
 
 log = logging.getLogger(__name__)
 
 _COLS = ", ".join(COLUMNS)
 _SELECT = ", ".join("COALESCE(s.team, u.team, 'unknown')" if c == "team" else f"s.{c}" for c in COLUMNS)
+# `ord` is the row's position in the batch: the first copy of a call to arrive is the one stored.
 CREATE_STAGING = (
-    f"CREATE TEMP TABLE IF NOT EXISTS staging_calls AS SELECT {_COLS} FROM agent_spend_logs WITH NO DATA"
+    "CREATE TEMP TABLE IF NOT EXISTS staging_calls AS"
+    f" SELECT {_COLS}, 0::bigint AS ord FROM agent_spend_logs WITH NO DATA"
 )
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def _completes(old: str, new: str, new_team: str) -> str:
+    """SQL: may the copy `new` complete the missing reported cost of the stored row `old`?
+
+    Only when it is the same call (same source, user, team, model and token buckets), the
+    stored row has no reported cost yet, and the reported cost is plausible: at most
+    REPORTED_COST_MAX_FACTOR x the list cost + REPORTED_COST_SLACK_USD, or below
+    REPORTED_COST_UNPRICED_MAX_USD when the model has no list price. Anything else (another
+    sender's copy with the same ids, other tokens, an absurd cost) leaves the row as it is.
+    """
+    same_tokens = " AND ".join(f"{new}.{c} = {old}.{c}" for c in _TOKENS)
+    list_cost = f"COALESCE({old}.list_cost_usd, {new}.list_cost_usd)"
+    return f"""{old}.reported_cost_usd IS NULL AND {new}.reported_cost_usd IS NOT NULL
+        AND {new}.source = {old}.source AND {new}.user_id = {old}.user_id
+        AND {new_team} = {old}.team AND {new}.model = {old}.model AND {same_tokens}
+        AND {new}.reported_cost_usd <= CASE WHEN {list_cost} IS NULL
+            THEN {config.REPORTED_COST_UNPRICED_MAX_USD}
+            ELSE {list_cost} * {config.REPORTED_COST_MAX_FACTOR} + {config.REPORTED_COST_SLACK_USD} END"""
+
+
 # The cost the emitter reported arrives on only one of a call's signals (Claude Code puts
 # cost_usd on its log event, not on its span). Whichever arrives first makes the row; a
-# later copy that carries the reported cost completes it (and nothing else): its costs
-# were computed from the same tokens with more knowledge.
+# later copy of the *same call* that carries the reported cost completes it (and nothing
+# else): its costs were computed from the same tokens with more knowledge. See _completes.
 INSERT_FROM_STAGING = f"""
     INSERT INTO agent_spend_logs ({_COLS})
     SELECT {_SELECT}
     FROM (
         -- One row per call even if the batch holds several copies (ON CONFLICT DO UPDATE
-        -- may not touch a row twice); prefer the copy with a reported cost.
-        SELECT DISTINCT ON (dedup_key) * FROM staging_calls
-        ORDER BY dedup_key, reported_cost_usd IS NULL, ts
+        -- may not touch a row twice): the first to arrive. COMPLETE_FROM_STAGING lets a later
+        -- copy in the same batch complete it.
+        SELECT DISTINCT ON (dedup_key) * FROM staging_calls ORDER BY dedup_key, ord
     ) s LEFT JOIN users u ON u.user_id = s.user_id
     ORDER BY s.dedup_key
     ON CONFLICT (dedup_key) DO UPDATE SET ({", ".join(COST_COLUMNS)})
         = ({", ".join("EXCLUDED." + c for c in COST_COLUMNS)})
-        WHERE agent_spend_logs.reported_cost_usd IS NULL AND EXCLUDED.reported_cost_usd IS NOT NULL
+        WHERE {_completes("agent_spend_logs", "EXCLUDED", "EXCLUDED.team")}
     RETURNING dedup_key, xmax = 0 AS inserted
+"""
+# Only run when one batch holds several copies of a call: the first qualifying later copy
+# completes the stored row under the same rule.
+COMPLETE_FROM_STAGING = f"""
+    UPDATE agent_spend_logs t SET ({", ".join(COST_COLUMNS)}) = ({", ".join("s." + c for c in COST_COLUMNS)})
+    FROM (
+        SELECT DISTINCT ON (c.dedup_key) c.*
+        FROM staging_calls c
+        JOIN agent_spend_logs o ON o.dedup_key = c.dedup_key
+        LEFT JOIN users u ON u.user_id = c.user_id
+        WHERE {_completes("o", "c", "COALESCE(c.team, u.team, 'unknown')")}
+        ORDER BY c.dedup_key, c.ord
+    ) s
+    WHERE t.dedup_key = s.dedup_key AND t.reported_cost_usd IS NULL
 """
 UPSERT_STATS = """
     INSERT INTO ingest_stats (bucket, signal, records_received, rows_written, duplicates_skipped, rejected)
@@ -69,12 +117,47 @@ UPSERT_REJECTION = """
 """
 
 
+Refusal = tuple[str, dict[str, Any]]  # (reason, example), as rejections are recorded
+
+
 @dataclass(slots=True)
 class WriteResult:
-    """What one committed submission wrote: new rows and rows skipped as duplicates."""
+    """What one committed submission wrote: new rows, rows skipped as duplicates, and the rows
+    the database refused (reason, example), to be reported back to this submission's sender."""
 
     written: int
     duplicates: int
+    rejected: list[Refusal] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Part:
+    """What one transaction writes: rows and rejections of one signal."""
+
+    signal: str
+    rows: list[tuple[Any, ...]]
+    rejections: list[Refusal]
+
+
+_SQLSTATE_REFUSED = ("22", "23", "54")  # data exception, integrity violation, program limit
+_COLUMN = re.compile(r"column (\w+)")
+
+
+def _refusal_reason(exc: BaseException) -> str:
+    """A refused row's reason, naming the column or index when PostgreSQL says which."""
+    diag = getattr(exc, "diag", None)
+    primary = (diag.message_primary if diag is not None else None) or str(exc).split("\n")[0]
+    column = diag.column_name if diag is not None else None
+    found = _COLUMN.search(diag.context or "") if diag is not None and column is None else None
+    if found:
+        column = found.group(1)
+    state = getattr(exc, "sqlstate", None) or type(exc).__name__
+    where = f"{column}: " if column else ""
+    return safe_reason(f"database refused the record: {where}{primary} ({state})", 300)
+
+
+def _example(row: tuple[Any, ...]) -> dict[str, Any]:
+    return safe_example({"dedup_key": row[0], "source": row[5], "signal": row[6]})
 
 
 @dataclass(slots=True)
@@ -83,7 +166,7 @@ class Submission:
 
     signal: str
     rows: list[tuple[Any, ...]]
-    rejections: list[tuple[str, dict[str, Any]]]
+    rejections: list[Refusal]
     future: Future[WriteResult] = field(default_factory=Future)
 
 
@@ -212,17 +295,31 @@ class BatchWriter:
     def _write(self, batch: list[Submission]) -> None:
         started = time.perf_counter()
         rows = [row for sub in batch for row in sub.rows]
+        refused: dict[int, list[Refusal]] = {}
         try:
             if not self._try_connect():
                 raise DatabaseUnavailable("the database is unreachable; retry later")
             assert self._conn is not None
-            inserted = self._insert(self._conn, batch, rows)
+            conn = self._conn
+            try:
+                inserted = self._insert(conn, [_Part(s.signal, s.rows, s.rejections) for s in batch])
+            except Exception as exc:
+                if not self._refused(conn, exc):
+                    raise
+                log.warning(
+                    "database refused a batch of %d rows from %d requests (%s); isolating the refused rows",
+                    len(rows),
+                    len(batch),
+                    _refusal_reason(exc),
+                )
+                inserted = self._isolate(conn, batch, refused)
         except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
-            self._fail(batch, DatabaseUnavailable(f"database write failed: {exc}"))
+            self._fail(batch, DatabaseUnavailable(f"database write failed: {exc}"), down=True)
             return
-        except Exception as exc:  # a bug or constraint violation: fail loudly, keep serving
+        except Exception as exc:  # a bug: fail this batch loudly, keep serving
             log.exception("batch write failed")
-            self._fail(batch, exc)
+            broken = self._conn is None or self._conn.broken
+            self._fail(batch, exc, down=broken)
             return
         finally:
             with self._lock:
@@ -231,61 +328,114 @@ class BatchWriter:
         self.metrics.batch_latency.observe(time.perf_counter() - started)
         self.metrics.batch_rows.observe(len(rows))
         self.metrics.rows_written.inc(len(inserted))
-        for sub in batch:
+        for i, sub in enumerate(batch):
             keys = {row[0] for row in sub.rows}
             written = len(keys & inserted)
             inserted -= keys
-            self.metrics.duplicates.inc(len(sub.rows) - written)
-            sub.future.set_result(WriteResult(written=written, duplicates=len(sub.rows) - written))
+            bad = refused.get(i, [])
+            duplicates = len(sub.rows) - written - len(bad)
+            self.metrics.duplicates.inc(duplicates)
+            sub.future.set_result(WriteResult(written=written, duplicates=duplicates, rejected=bad))
 
-    def _fail(self, batch: list[Submission], exc: Exception) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-        self._set_up(False)
+    @staticmethod
+    def _refused(conn: psycopg.Connection[Any], exc: Exception) -> bool:
+        """Did the database (or the client encoder) refuse the data, on a healthy connection?"""
+        if conn.broken or conn.closed:
+            return False
+        if isinstance(exc, UnicodeError):  # text the client cannot encode (a lone surrogate)
+            return True
+        if not isinstance(exc, psycopg.Error):
+            return False
+        if isinstance(exc, (psycopg.DataError, psycopg.IntegrityError)):
+            return True
+        return (exc.sqlstate or "")[:2] in _SQLSTATE_REFUSED
+
+    def _isolate(
+        self, conn: psycopg.Connection[Any], batch: list[Submission], refused: dict[int, list[Refusal]]
+    ) -> set[str]:
+        """After a refused batch: each submission alone; a refused submission is bisected."""
+        inserted: set[str] = set()
+        for i, sub in enumerate(batch):
+            if len(batch) > 1:
+                try:
+                    inserted |= self._insert(conn, [_Part(sub.signal, sub.rows, sub.rejections)])
+                    continue
+                except Exception as exc:
+                    if not self._refused(conn, exc):
+                        raise
+            bad = refused.setdefault(i, [])
+            inserted |= self._bisect(conn, sub.signal, sub.rows, bad)
+            try:  # the submission's own rejections and the refused rows, counted like any rejection
+                self._insert(conn, [_Part(sub.signal, [], sub.rejections + bad)])
+            except Exception as exc:
+                if not self._refused(conn, exc):
+                    raise
+                log.error("could not record %d rejections: %s", len(sub.rejections) + len(bad), exc)
+        return inserted
+
+    def _bisect(
+        self, conn: psycopg.Connection[Any], signal: str, rows: list[tuple[Any, ...]], bad: list[Refusal]
+    ) -> set[str]:
+        """Write `rows`, halving on refusal down to the single rows the database refuses."""
+        try:
+            return self._insert(conn, [_Part(signal, rows, [])])
+        except Exception as exc:
+            if not self._refused(conn, exc):
+                raise
+            if len(rows) == 1:
+                reason = _refusal_reason(exc)
+                log.warning("refused row %r: %s", str(rows[0][0])[:100], reason)
+                bad.append((reason, _example(rows[0])))
+                return set()
+        mid = len(rows) // 2
+        return self._bisect(conn, signal, rows[:mid], bad) | self._bisect(conn, signal, rows[mid:], bad)
+
+    def _fail(self, batch: list[Submission], exc: Exception, *, down: bool) -> None:
+        if down:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                finally:
+                    self._conn = None
+            self._set_up(False)
         for sub in batch:
             sub.future.set_exception(exc)
 
-    def _insert(
-        self, conn: psycopg.Connection[Any], batch: list[Submission], rows: list[tuple[Any, ...]]
-    ) -> set[str]:
+    def _insert(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
+        """One transaction: every part's rows through the staging table, and their stats."""
+        rows = [row for part in parts for row in part.rows]
         with conn.transaction(), conn.cursor() as cur:
             inserted: set[str] = set()
             if rows:
                 cur.execute("TRUNCATE staging_calls")
-                with cur.copy(f"COPY staging_calls ({_COLS}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                with cur.copy(f"COPY staging_calls ({_COLS}, ord) FROM STDIN") as copy:
+                    for ord_, row in enumerate(rows):
+                        copy.write_row((*row, ord_))
                 cur.execute(INSERT_FROM_STAGING)
                 inserted = {key for key, is_new in cur.fetchall() if is_new}
-            self._record_stats(cur, batch, rows, inserted)
+                if len(inserted) < len(rows) and len({row[0] for row in rows}) < len(rows):
+                    cur.execute(COMPLETE_FROM_STAGING)  # several copies of a call in this batch
+            self._record_stats(cur, parts, inserted)
         return inserted
 
-    def _record_stats(
-        self,
-        cur: psycopg.Cursor[Any],
-        batch: list[Submission],
-        rows: list[tuple[Any, ...]],
-        inserted: set[str],
-    ) -> None:
+    def _record_stats(self, cur: psycopg.Cursor[Any], parts: list[_Part], inserted: set[str]) -> None:
         bucket = _minute(datetime.now(UTC))
         received: Counter[str] = Counter()
         written: Counter[str] = Counter()
         rejected: Counter[str] = Counter()
         reasons: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         seen: set[str] = set()
-        for sub in batch:
-            received[sub.signal] += len(sub.rows)
-            for row in sub.rows:
+        for part in parts:
+            received[part.signal] += len(part.rows)
+            for row in part.rows:
                 if row[0] in inserted and row[0] not in seen:
-                    written[sub.signal] += 1
+                    written[part.signal] += 1
                     seen.add(row[0])
-            rejected[sub.signal] += len(sub.rejections)
-            for reason, example in sub.rejections:
-                count, first = reasons.get((sub.signal, reason), (0, example))
-                reasons[(sub.signal, reason)] = (count + 1, first)
+            rejected[part.signal] += len(part.rejections)
+            for reason, example in part.rejections:
+                key = (part.signal, safe_reason(reason))
+                count, first = reasons.get(key, (0, example))
+                reasons[key] = (count + 1, first)
         stats = [
             (bucket, s, received[s], written[s], received[s] - written[s], rejected[s])
             for s in set(received) | set(rejected)
@@ -294,5 +444,5 @@ class BatchWriter:
         if reasons:
             cur.executemany(
                 UPSERT_REJECTION,
-                [(bucket, s, reason[:500], n, Jsonb(ex)) for (s, reason), (n, ex) in reasons.items()],
+                [(bucket, s, reason, n, Jsonb(safe_example(ex))) for (s, reason), (n, ex) in reasons.items()],
             )

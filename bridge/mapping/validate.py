@@ -1,0 +1,163 @@
+"""The edge check every mapped model call passes before pricing: nothing the database could refuse.
+
+One place, called by `bridge.mapping._map_all` for every adapter's output, so no adapter has to
+remember it. A call is rejected (a `Rejected` naming the field, reported in `partial_success`
+and counted in `ingest_rejections`) when a value would make PostgreSQL refuse the row, and so
+fail the batch it is written in:
+
+- text columns holding NUL or another control character (tab, newline and carriage return are
+  allowed in free text: cwd, finish reasons), or text that is not valid UTF-8 (a lone
+  surrogate from a JSON body); the error message alone is cleaned and cut instead;
+- indexed text longer than `config.MAX_NAME_CHARS` (identity, team, model, provider, session,
+  repository, branch, machine, harness, source), ids longer than `config.MAX_ID_CHARS`,
+  a dedup key longer than `config.MAX_DEDUP_KEY_CHARS`, free text over `config.MAX_TEXT_CHARS`;
+- a span whose trace id is not 16 bytes or span id not 8 bytes, or all zero (invalid per
+  W3C trace context); a log record's ids are optional, but when present they must be valid too
+  (all zero counts as absent);
+- token buckets below 0 or above `config.MAX_TOKENS_PER_BUCKET`; reported costs that are not
+  finite, negative, or not below `config.MAX_COST_USD`; a duration that is not finite.
+
+Attributes are display-only (a JSONB column): NUL is stripped from their keys and string values
+instead of rejecting the call, and text that is not valid UTF-8 has the offending code points
+replaced. Rejection examples are cleaned the same way (`safe_example`), since they are stored
+as JSONB too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+from bridge import config
+from bridge.model import ModelCall, Rejected, clean_str, clean_value, safe_example, safe_reason, utf8
+
+__all__ = ["check_text", "safe_example", "safe_reason", "valid_id", "validate_call"]
+
+# C0 controls and DEL; free text may keep tab, newline and carriage return.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEX = re.compile(r"[0-9a-f]*")
+
+# (field, cap): indexed or label-like text, where any control character is refused.
+_NAME_FIELDS = (
+    "source",
+    "model",
+    "request_model",
+    "response_model",
+    "provider",
+    "api_dialect",
+    "operation",
+    "stop_reason",
+)
+_IDENTITY_FIELDS = (
+    "user_id",
+    "team",
+    "machine_id",
+    "session_id",
+    "environment",
+    "workspace_repo",
+    "workspace_branch",
+    "harness_name",
+    "harness_version",
+)
+_COST_FIELDS = ("input", "output", "cache_read", "cache_write", "total")
+_TOKEN_FIELDS = (
+    ("input_tokens", "input"),
+    ("output_tokens", "output"),
+    ("cache_read_tokens", "cache_read"),
+    ("cache_write_tokens", "cache_write"),
+    ("reasoning_tokens", "reasoning"),
+)
+MAX_COST = Decimal(config.MAX_COST_USD)
+
+
+def check_text(field: str, value: str | None, cap: int, *, free_text: bool = False) -> None:
+    """Raise `Rejected` naming `field` when `value` cannot be stored in an (indexed) text column."""
+    if value is None:
+        return
+    if len(value) > cap:
+        raise Rejected(f"{field}: longer than {cap} characters ({len(value)})")
+    if (_CONTROL_IN_TEXT if free_text else _CONTROL).search(value):
+        what = "a NUL character" if "\x00" in value else "a control character"
+        raise Rejected(f"{field}: contains {what}")
+    if not utf8(value):
+        raise Rejected(f"{field}: not valid UTF-8")
+
+
+def valid_id(value: str, nbytes: int) -> bool:
+    """A W3C trace-context id as lowercase hex: exactly `nbytes` bytes, not all zero."""
+    return len(value) == 2 * nbytes and _HEX.fullmatch(value) is not None and value.strip("0") != ""
+
+
+def _check_ids(call: ModelCall) -> None:
+    if call.signal == "trace":
+        if not valid_id(call.trace_id or "", 16):
+            raise Rejected("trace_id: empty or invalid (must be 16 bytes, not all zero)")
+        if not valid_id(call.span_id or "", 8):
+            raise Rejected("span_id: empty or invalid (must be 8 bytes, not all zero)")
+        return
+    # Log records: ids are optional context; all zero means none.
+    for field, nbytes in (("trace_id", 16), ("span_id", 8)):
+        value = getattr(call, field)
+        if value is None or value == "" or (len(value) == 2 * nbytes and value.strip("0") == ""):
+            setattr(call, field, None)
+        elif not valid_id(value, nbytes):
+            raise Rejected(f"{field}: invalid (must be {nbytes} bytes when present)")
+
+
+def _needs_cleaning(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value or not utf8(value)
+    if isinstance(value, dict):
+        return any(_needs_cleaning(k) or _needs_cleaning(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_needs_cleaning(v) for v in value)
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return False
+
+
+def _check_numbers(call: ModelCall) -> None:
+    for field, attr in _TOKEN_FIELDS:
+        value = getattr(call.tokens, attr)
+        if not isinstance(value, int) or value < 0 or value > config.MAX_TOKENS_PER_BUCKET:
+            raise Rejected(f"{field}: {value!r} is not between 0 and {config.MAX_TOKENS_PER_BUCKET:,}")
+    for name in _COST_FIELDS:
+        cost = getattr(call.reported, name)
+        if cost is None:
+            continue
+        if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0 or cost >= MAX_COST:
+            raise Rejected(
+                f"reported_cost.{name}: {cost} is not a dollar amount between 0 and {config.MAX_COST_USD:,}"
+            )
+    if call.duration_ms is not None and not (
+        math.isfinite(call.duration_ms) and abs(call.duration_ms) < 1e15
+    ):
+        call.duration_ms = None  # informational: dropped, not worth a rejection
+
+
+def validate_call(call: ModelCall) -> ModelCall:
+    """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field."""
+    _check_ids(call)
+    ident = call.identity
+    for field in _IDENTITY_FIELDS:
+        check_text(field, getattr(ident, field), config.MAX_NAME_CHARS)
+    check_text("workspace_cwd", ident.workspace_cwd, config.MAX_TEXT_CHARS, free_text=True)
+    for field in _NAME_FIELDS:
+        check_text(field, getattr(call, field), config.MAX_NAME_CHARS)
+    check_text("trace_id", call.trace_id, config.MAX_ID_CHARS)
+    check_text("span_id", call.span_id, config.MAX_ID_CHARS)
+    check_text("event_id", call.event_id, config.MAX_ID_CHARS)
+    check_text("dedup_key", call.dedup_key, config.MAX_DEDUP_KEY_CHARS)
+    if not call.dedup_key:
+        raise Rejected("dedup_key: empty")
+    if call.error is not None:  # a status message: cleaned and cut, never worth a rejection
+        call.error = _CONTROL_IN_TEXT.sub("", clean_str(call.error[: config.MAX_TEXT_CHARS]))
+    for reason in call.finish_reasons or ():
+        check_text("finish_reasons", reason, config.MAX_TEXT_CHARS, free_text=True)
+    _check_numbers(call)
+    if _needs_cleaning(call.attributes):
+        call.attributes = clean_value(call.attributes)
+    return call
