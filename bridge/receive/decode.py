@@ -102,6 +102,10 @@ def decode_json(body: bytes | bytearray, message_type: type[M]) -> M:
             f"body is not valid OTLP/JSON: nested too deeply (at most {config.JSON_MAX_DEPTH} levels)"
         ) from None
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
+        if "too deep" in str(exc):  # json_format's own depth limit; its message repeats every level
+            raise DecodeError(
+                f"body is not valid OTLP/JSON: nested too deeply (at most {config.JSON_MAX_DEPTH} levels)"
+            ) from None
         raise DecodeError(
             f"body is not a valid OTLP/JSON {message_type.DESCRIPTOR.full_name}: {exc}"
         ) from None
