@@ -110,6 +110,8 @@ class Ingestor:
             except concurrent.futures.TimeoutError:
                 raise Overloaded(f"rows not committed within {self.write_timeout:.0f}s; retry") from None
             written, duplicates = result.written, result.duplicates
+            # Rows the database refused (the writer isolated them): rejected like any other.
+            rejections = [*rejections, *result.rejected]
         elif rejections:
             try:  # nothing to store: record the refusal if we can, but don't fail the request
                 self.writer.submit(signal, [], rejections)
