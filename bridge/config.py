@@ -65,6 +65,10 @@ TEAMS_REFRESH_SECONDS = 30.0
 # unindexed free text (cwd, error, finish reasons) has a looser cap. Token buckets and dollar
 # amounts must fit BIGINT and NUMERIC(20, 10) with room to spare.
 MAX_NAME_CHARS = 512
+# The dashboards' "All" value of a filter variable (dashboards/grafana.py, and the SQL helper
+# spend_dim_match in schema/objects/20_helpers/020_spend_dim_match.sql): reserved, so no stored
+# team, user, model, harness, repository or environment can be mistaken for "everything".
+ALL_SENTINEL = "__all"
 MAX_ID_CHARS = 256
 MAX_DEDUP_KEY_CHARS = 512
 MAX_TEXT_CHARS = 8192

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.config import ALL_SENTINEL
+
 DATASOURCE: dict[str, str] = {"type": "grafana-postgresql-datasource", "uid": "agent-spend-pg"}
 SCHEMA_VERSION = 39
 TAG = "agent-spend"
-ALL_VALUE = "'__all'"
+ALL_VALUE = f"'{ALL_SENTINEL}'"  # reserved at ingest: no stored value can equal it
 NO_DATA = "No data"
 
 # Dashboard variable -> column name in the views and functions of schema/objects/40_read_model/

@@ -70,6 +70,12 @@ def _reason(**fields: Any) -> str:
         ({"reported": ReportedCost(output=Decimal("NaN"))}, "reported_cost.output:"),
         ({"reported": ReportedCost(total=Decimal("Infinity"))}, "reported_cost.total:"),
         ({"finish_reasons": ["stop\x00"]}, "finish_reasons: contains a NUL"),
+        ({"identity": Identity(team=config.ALL_SENTINEL)}, "team: '__all' is reserved"),
+        ({"identity": Identity(user_id=config.ALL_SENTINEL)}, "user_id: '__all' is reserved"),
+        ({"identity": Identity(environment=config.ALL_SENTINEL)}, "environment: '__all' is reserved"),
+        ({"identity": Identity(harness_name=config.ALL_SENTINEL)}, "harness_name: '__all' is reserved"),
+        ({"identity": Identity(workspace_repo=config.ALL_SENTINEL)}, "workspace_repo: '__all' is reserved"),
+        ({"model": config.ALL_SENTINEL}, "model: '__all' is reserved"),
     ],
 )
 def test_validation_names_the_field(fields: dict[str, Any], expected: str) -> None:

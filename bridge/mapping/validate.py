@@ -14,6 +14,8 @@ fail the batch it is written in:
 - a span whose trace id is not 16 bytes or span id not 8 bytes, or all zero (invalid per
   W3C trace context); a log record's ids are optional, but when present they must be valid too
   (all zero counts as absent);
+- a dashboard filter value (team, user, model, harness, repository, environment) equal to the
+  dashboards' "All" value, `config.ALL_SENTINEL`;
 - token buckets below 0 or above `config.MAX_TOKENS_PER_BUCKET`; reported costs that are not
   finite, negative, or not below `config.MAX_COST_USD`; a duration that is not finite.
 
@@ -138,12 +140,28 @@ def _check_numbers(call: ModelCall) -> None:
         call.duration_ms = None  # informational: dropped, not worth a rejection
 
 
+def _filter_values(call: ModelCall) -> tuple[tuple[str, str | None], ...]:
+    """The values the dashboards filter on, by field name."""
+    ident = call.identity
+    return (
+        ("environment", ident.environment),
+        ("team", ident.team),
+        ("user_id", ident.user_id),
+        ("model", call.model),
+        ("harness_name", ident.harness_name),
+        ("workspace_repo", ident.workspace_repo),
+    )
+
+
 def validate_call(call: ModelCall) -> ModelCall:
     """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field."""
     _check_ids(call)
     ident = call.identity
     for field in _IDENTITY_FIELDS:
         check_text(field, getattr(ident, field), config.MAX_NAME_CHARS)
+    for field, value in _filter_values(call):
+        if value == config.ALL_SENTINEL:
+            raise Rejected(f"{field}: {value!r} is reserved (the dashboards' All value)")
     check_text("workspace_cwd", ident.workspace_cwd, config.MAX_TEXT_CHARS, free_text=True)
     for field in _NAME_FIELDS:
         check_text(field, getattr(call, field), config.MAX_NAME_CHARS)

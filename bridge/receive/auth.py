@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import yaml
 
+from bridge import config
 from bridge.ingest import bind_identity
 from bridge.model import Identity
 
-# The dashboards' "All" sentinel (dashboards/grafana.py ALL_VALUE); a binding may not use it.
-RESERVED_VALUES = frozenset({"__all"})
+# The dashboards' "All" sentinel (config.ALL_SENTINEL); a binding may not use it.
+RESERVED_VALUES = frozenset({config.ALL_SENTINEL})
 TOKEN_FILE_KEYS = ("sha256", "team", "user", "environment", "name")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
