@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import grpc
 import pytest
@@ -23,28 +24,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bridge.receive.decode import decode_json
 from tests.support.bridge_process import BridgeProcess, start_bridge
 from tests.support.db import rows
-from tests.support.otlp import get, json_span, json_traces, post
+from tests.support.otlp import chat_traces, get, post
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-def spans(n: int, offset: int = 0) -> dict:
-    return json_traces(
-        {"service.name": "layer"},
-        [
-            json_span(
-                TRACE,
-                f"{i + offset:016x}",
-                "chat",
-                {
-                    "gen_ai.request.model": "gpt-5",
-                    "gen_ai.usage.input_tokens": i,
-                    "gen_ai.usage.output_tokens": 1,
-                },
-            )
-            for i in range(1, n + 1)
-        ],
-    )
+def spans(n: int, offset: int = 0) -> dict[str, Any]:
+    return chat_traces(n, TRACE, offset=offset, service="layer")
 
 
 def protobuf(n: int, offset: int = 0) -> bytes:

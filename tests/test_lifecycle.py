@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psycopg
@@ -23,28 +24,13 @@ from bridge.receive.decode import decode_json
 from bridge.store.migrate import available, migrate
 from tests.support.bridge_process import start_bridge
 from tests.support.db import rows
-from tests.support.otlp import get, json_span, json_traces, post
+from tests.support.otlp import chat_traces, get, post
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
-def spans(n: int, offset: int = 0) -> dict:
-    return json_traces(
-        {"service.name": "t"},
-        [
-            json_span(
-                TRACE,
-                f"{i + offset:016x}",
-                "chat",
-                {
-                    "gen_ai.request.model": "gpt-5",
-                    "gen_ai.usage.input_tokens": i,
-                    "gen_ai.usage.output_tokens": 1,
-                },
-            )
-            for i in range(1, n + 1)
-        ],
-    )
+def spans(n: int, offset: int = 0) -> dict[str, Any]:
+    return chat_traces(n, TRACE, offset=offset, service="t")
 
 
 @pytest.fixture

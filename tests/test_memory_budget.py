@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from typing import Any
 
 import grpc
 import pytest
@@ -17,30 +18,14 @@ from bridge.receive.decode import decode_json
 from bridge.receive.export import InflightBudget, split_logs, split_traces
 from tests.support.bridge_process import start_bridge
 from tests.support.db import rows
-from tests.support.otlp import get, json_log, json_logs, json_span, json_traces, post
+from tests.support.otlp import chat_traces, get, json_log, json_logs, post
 
 TRACE = "5bf92f3577b34da6a3ce929d0e0e4736"
 MIB = 1024 * 1024
 
 
-def spans(n: int, offset: int = 0, pad: int = 0) -> dict:
-    return json_traces(
-        {"service.name": "budget"},
-        [
-            json_span(
-                TRACE,
-                f"{i + offset:016x}",
-                "chat",
-                {
-                    "gen_ai.request.model": "gpt-5",
-                    "gen_ai.usage.input_tokens": i,
-                    "gen_ai.usage.output_tokens": 1,
-                    **({"padding": "p" * pad} if pad else {}),
-                },
-            )
-            for i in range(1, n + 1)
-        ],
-    )
+def spans(n: int, offset: int = 0, pad: int = 0) -> dict[str, Any]:
+    return chat_traces(n, TRACE, offset=offset, service="budget", pad=pad)
 
 
 def traces_pb(n: int, offset: int = 0, pad: int = 0) -> ExportTraceServiceRequest:

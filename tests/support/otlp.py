@@ -152,3 +152,27 @@ def get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def chat_traces(
+    n: int, trace_id: str, *, offset: int = 0, service: str = "t", pad: int = 0
+) -> dict[str, Any]:
+    """OTLP/JSON with `n` chat spans of one trace (span ids offset+1 .. offset+n, input tokens
+    1 .. n); `pad` adds a display attribute of that many characters to each, to make it big."""
+    return json_traces(
+        {"service.name": service},
+        [
+            json_span(
+                trace_id,
+                f"{i + offset:016x}",
+                "chat",
+                {
+                    "gen_ai.request.model": "gpt-5",
+                    "gen_ai.usage.input_tokens": i,
+                    "gen_ai.usage.output_tokens": 1,
+                    **({"padding": "p" * pad} if pad else {}),
+                },
+            )
+            for i in range(1, n + 1)
+        ],
+    )
