@@ -81,6 +81,8 @@ def check_text(field: str, value: str | None, cap: int, *, free_text: bool = Fal
         return
     if len(value) > cap:
         raise Rejected(f"{field}: longer than {cap} characters ({len(value)})")
+    if value.isascii() and value.isprintable():  # the usual case, decided in C: nothing to refuse
+        return
     if (_CONTROL_IN_TEXT if free_text else _CONTROL).search(value):
         what = "a NUL character" if "\x00" in value else "a control character"
         raise Rejected(f"{field}: contains {what}")
@@ -109,15 +111,36 @@ def _check_ids(call: ModelCall) -> None:
             raise Rejected(f"{field}: invalid (must be {nbytes} bytes when present)")
 
 
+def _bad_str(value: str) -> bool:
+    return "\x00" in value or not (value.isascii() or utf8(value))
+
+
 def _needs_cleaning(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value or not utf8(value)
-    if isinstance(value, dict):
-        return any(_needs_cleaning(k) or _needs_cleaning(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_needs_cleaning(v) for v in value)
-    if isinstance(value, float):
-        return not math.isfinite(value)
+    """Whether any key or string in `value` holds NUL or invalid UTF-8, or a float is not finite.
+
+    Iterative, with strings checked where they are found: this runs for every call on the
+    ingest path, over attribute maps that are usually flat."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if _bad_str(item):
+                return True
+        elif kind is dict:
+            for key, inner in item.items():
+                if not isinstance(key, str) or _bad_str(key):
+                    return True
+                inner_kind = type(inner)
+                if inner_kind is str:
+                    if _bad_str(inner):
+                        return True
+                elif inner_kind is dict or inner_kind is list or inner_kind is float:
+                    pending.append(inner)
+        elif kind is list:
+            pending.extend(item)
+        elif kind is float and not math.isfinite(item):
+            return True
     return False
 
 
