@@ -57,12 +57,23 @@ class ReaderLogin:
 
 
 def ensure_reader_login(
-    conn: psycopg.Connection[Any], login: str, password: str, settings: dict[str, str] | None = None
+    conn: psycopg.Connection[Any],
+    login: str,
+    password: str,
+    settings: dict[str, str] | None = None,
+    *,
+    keep_public_temp: bool = False,
 ) -> ReaderLogin:
     """Create or update `login` as a password-authenticated member of agent_spend_reader.
 
     Idempotent; the password is sent as a SCRAM verifier computed here, so the plain text
     never reaches the server (or its statement log).
+
+    Unless `keep_public_temp`, the login also loses TEMPORARY on this database: PostgreSQL
+    grants it to PUBLIC, and the only way to deny one role is to revoke it from PUBLIC and
+    grant it back to the role running this command (the schema owner, whose bridge needs its
+    TEMP staging table). Other roles of this database lose it too, which is why it can be
+    kept (`--keep-public-temp`) on a database shared with other applications.
     """
     if not password:
         raise ReaderRoleError("the password is empty")
@@ -93,6 +104,19 @@ def ensure_reader_login(
         for name, value in {**READER_SETTINGS, **(settings or {})}.items():
             setting = sql.SQL("ALTER ROLE {} SET {} = {}")
             conn.execute(setting.format(role, sql.Identifier(name), sql.Literal(value)))
+        if not keep_public_temp:
+            database = sql.Identifier(str(conn.execute("SELECT current_database()").fetchone()[0]))  # type: ignore[index]
+            conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO CURRENT_USER").format(database))
+            conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+            conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM {}").format(database, role))
+            temp = conn.execute(
+                "SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", (login,)
+            ).fetchone()
+            if temp and temp[0]:
+                raise ReaderRoleError(
+                    f"role {login!r} can still create temporary tables through another membership; "
+                    "revoke TEMPORARY from it first"
+                )
         excess = [r[0] for r in conn.execute(EXCESS_PRIVILEGES, (login, login)).fetchall()]
         if excess:
             raise ReaderRoleError(

@@ -26,7 +26,15 @@ from bridge.cli.options import DATABASE_URL
     show_default=True,
     help="Longest query the login may run (PostgreSQL interval, e.g. 30s, 2min).",
 )
-def reader_role_command(database_url: str, login: str, password_env: str, statement_timeout: str) -> None:
+@click.option(
+    "--keep-public-temp",
+    is_flag=True,
+    help="Leave TEMPORARY granted to PUBLIC (a database shared with other applications); "
+    "by default it is revoked from PUBLIC and kept for the role running this command.",
+)
+def reader_role_command(
+    database_url: str, login: str, password_env: str, statement_timeout: str, keep_public_temp: bool
+) -> None:
     """Create or update Grafana's read-only login (a member of agent_spend_reader)."""
     password = os.environ.get(password_env, "")
     if not password:
@@ -35,7 +43,13 @@ def reader_role_command(database_url: str, login: str, password_env: str, statem
         )
     try:
         with psycopg.connect(database_url, application_name="agent-spend-reader-role") as conn:
-            result = ensure_reader_login(conn, login, password, {"statement_timeout": statement_timeout})
+            result = ensure_reader_login(
+                conn,
+                login,
+                password,
+                {"statement_timeout": statement_timeout},
+                keep_public_temp=keep_public_temp,
+            )
     except ReaderRoleError as exc:
         raise click.ClickException(str(exc)) from None
     except psycopg.Error as exc:
@@ -45,5 +59,5 @@ def reader_role_command(database_url: str, login: str, password_env: str, statem
     settings = ", ".join(f"{k}={v}" for k, v in chosen.items())
     click.echo(
         f"{verb} login role {login!r}: member of {GROUP}, read-only ({settings}), "
-        f"password from ${password_env}"
+        f"{'TEMP as for PUBLIC' if keep_public_temp else 'no TEMP'}, password from ${password_env}"
     )
