@@ -10,12 +10,21 @@ import json
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from bridge.mapping import map_logs
+from bridge.mapping import map_logs, map_traces
 from bridge.model import Tokens
 from bridge.receive.decode import decode_json
-from tests.support.adapters import log, logs, only_call
+from tests.support.adapters import log, logs, only_call, span, traces
 from tests.support.otlp import json_log, json_logs
-from tests.support.payloads.gemini_cli import API_RESPONSE, COMMON, DETAILS, RESOURCE, SCOPE, gemini_logs
+from tests.support.payloads.gemini_cli import (
+    API_RESPONSE,
+    COMMON,
+    DETAILS,
+    LLM_CALL_SPAN,
+    RESOURCE,
+    SCOPE,
+    gemini_logs,
+    gemini_traces,
+)
 
 EXPECTED = Tokens(input=4100, output=1700, cache_read=6000, reasoning=1200)
 
@@ -118,3 +127,35 @@ def test_node_version_in_service_version_is_not_the_cli_version() -> None:
         )
     )
     assert (call.identity.harness_name, call.identity.harness_version) == ("gemini-cli", None)
+
+
+def test_llm_call_span_with_usage_is_not_a_second_call() -> None:
+    """telemetry.traces on: the llm_call span repeats the call's usage; the log is what counts."""
+    result = map_traces(gemini_traces())
+    assert (result.calls, result.rejections, result.ignored) == ([], [], 1)
+    # The traced log records (trace and span ids of the llm_call span) are still exactly one call.
+    assert only_call(map_logs(gemini_logs(API_RESPONSE, DETAILS, traced=True))).tokens == EXPECTED
+
+
+def test_llm_call_span_recognised_behind_a_renaming_collector() -> None:
+    renamed = {"service.name": "otel-collector"}
+    for request in (
+        gemini_traces(resource=renamed),  # tracer scope and agent name remain
+        traces(renamed, [span("llm_call", LLM_CALL_SPAN, "1c2d3e4f5a6b7c8d")]),  # agent name remains
+        # A collector that renames the span: the CLI's operation and agent name remain.
+        traces(RESOURCE, [span("generate_content gemini-2.5-pro", LLM_CALL_SPAN, "1c2d3e4f5a6b7c8d")]),
+    ):
+        result = map_traces(request)
+        assert (result.calls, result.rejections, result.ignored) == ([], [], 1)
+
+
+def test_a_span_named_llm_call_from_another_emitter_is_still_a_call() -> None:
+    """The span name alone is not Gemini CLI: another service's llm_call with usage is counted."""
+    attrs = {
+        k: v for k, v in LLM_CALL_SPAN.items() if k not in ("gen_ai.agent.name", "gen_ai.agent.description")
+    }
+    attrs |= {"gen_ai.operation.name": "chat"}
+    call = only_call(
+        map_traces(traces({"service.name": "my-agent"}, [span("llm_call", attrs, "1c2d3e4f5a6b7c8d")]))
+    )
+    assert call.source == "otel-genai"

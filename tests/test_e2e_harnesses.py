@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
@@ -19,24 +20,29 @@ from opentelemetry.sdk._logs import Logger, LoggerProvider
 from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
-from tests.support.adapters import TRACE_ID
+from tests.support.adapters import TRACE_ID, span, traces
 from tests.support.bridge_process import BridgeProcess
 from tests.support.db import rows
 from tests.support.otlp import (
     NOW_NS,
     chat_span,
-    json_log,
-    json_logs,
     json_span,
     json_traces,
     post,
     sdk_tracer,
 )
 from tests.support.payloads.claude_code import API_REQUEST, LLM_REQUEST_SPAN, STANDARD
-from tests.support.payloads.codex import COMPLETED, METADATA
-from tests.support.payloads.codex import RESOURCE as CODEX_RESOURCE
-from tests.support.payloads.gemini_cli import API_RESPONSE, DETAILS, gemini_logs
+from tests.support.payloads.codex import CORPUS, HANDLE_RESPONSES_SPAN, codex_json_logs, codex_logs
+from tests.support.payloads.codex import EXEC_RESOURCE as CODEX_RESOURCE
+from tests.support.payloads.gemini_cli import (
+    API_RESPONSE,
+    DETAILS,
+    LLM_CALL_SPAN,
+    gemini_logs,
+    gemini_traces,
+)
 from tests.support.payloads.vercel_ai import BASE, V6_USAGE
+from tests.support.pricing import usd
 
 ROW_QUERY = """
     SELECT source, signal, user_id, session_id, harness_name, harness_version, provider, model,
@@ -124,30 +130,52 @@ def test_claude_code_over_http_sdk_log_exporter_with_an_api_error(
     assert rows(database_url, COST_QUERY) == [(None, 0, 0, "metered", "list_price"), CLAUDE_COSTS]
 
 
-def test_codex_otlp_json_to_v1_logs(bridge: BridgeProcess, database_url: str) -> None:
-    records = [
-        json_log({**METADATA, "event.name": "codex.api_request", "attempt": 1, "duration_ms": "912"}),
-        json_log({**METADATA, "event.name": "codex.sse_event", "event.kind": "response.created"}),
-        json_log(COMPLETED),
-        json_log(
-            {**METADATA, "event.name": "codex.tool_decision", "tool_name": "shell", "decision": "approved"}
-        ),
+def test_codex_exec_as_exported_one_row_per_completed_response(
+    bridge: BridgeProcess, database_url: str
+) -> None:
+    """Codex CLI 0.171.0's wire shape (callsite event_name, time 0, string counts, no ids), all
+    records in one OTLP/JSON export at shutdown, re-sent; then the same completion behind a
+    collector that overwrote event.name, and the handle_responses span repeating its usage."""
+    names = [
+        "api_request",
+        "response_created",
+        "completed",
+        "tool_decision",
+        "completed_without_cached",
+        "completed_with_cache_write",
+        "completed_failed",
+        "turn_cost",
     ]
-    body = json_logs(CODEX_RESOURCE, records)
+    body = codex_json_logs(*(CORPUS[name] for name in names))
     for _ in range(2):
         status, _, payload = post(f"{bridge.http_url}/v1/logs", body)
         assert (status, payload) == (200, b"{}")
-
-    identity = ("cy@example.com", "0199a213-81c0-7800-8aa1-bbab2a035a53", "codex", "0.46.0")
-    assert rows(database_url, ROW_QUERY) == [
-        ("codex", "log", *identity, "openai", "gpt-5-codex", 3000, 800, 9000, 0, 300, "ok", None)
-    ]
-    ((reported, list_cost, total, estimation, _),) = rows(database_url, COST_QUERY)
-    assert (reported, total, estimation) == (None, 0, "subscription"), (
-        "auth_mode=chatgpt: a plan, not a meter"
+    overwritten = codex_logs(CORPUS["completed_name_overwritten"]).SerializeToString()
+    status, _, _ = post(f"{bridge.http_url}/v1/logs", overwritten, content_type="application/x-protobuf")
+    assert status == 200
+    span_body = traces(CODEX_RESOURCE, [span("completed", HANDLE_RESPONSES_SPAN, "aaaaaaaaaaaaaaaa")])
+    status, _, _ = post(
+        f"{bridge.http_url}/v1/traces", span_body.SerializeToString(), content_type="application/x-protobuf"
     )
-    assert list_cost is not None and list_cost > 0, "the list-price equivalent is kept"
-    assert rows(database_url, "SELECT sum(duplicates_skipped) FROM ingest_stats") == [(1,)]
+    assert status == 200
+
+    identity = ("cy@example.com", "0199a213-81c0-7800-8aa1-bbab2a035a53", "codex", "0.171.0")
+    row = ("codex", "log", *identity, "openai", "gpt-5-codex")
+    assert rows(database_url, ROW_QUERY) == [
+        (*row, 3000, 800, 9000, 0, 300, "ok", None),
+        (*row, 4000, 90, 0, 0, 0, "ok", None),
+        (*row, 2000, 800, 9000, 1000, 300, "ok", None),
+        (*row, 0, 0, 0, 0, 0, "error", "failed to parse response.completed: missing field `usage`"),
+    ]
+    costs = rows(database_url, COST_QUERY)
+    # gpt-5 list prices per million tokens: $1.25 input, $10 output, $0.125 cache read.
+    list_cost = usd((3000, "1.25"), (800, "10"), (9000, "0.125"))
+    assert costs[0][:4] == (None, list_cost, 0, "subscription"), (
+        "auth_mode=chatgpt: a plan, not a meter; the list-price equivalent is kept"
+    )
+    assert costs[3][1:3] == (0, 0), "the failed completion costs nothing"
+    assert rows(database_url, "SELECT sum(duplicates_skipped), sum(rejected) FROM ingest_stats") == [(5, 0)]
+    assert rows(database_url, "SELECT count(*) FROM ingest_rejections") == [(0,)]
 
 
 def test_gemini_cli_two_records_of_one_call_are_one_row(bridge: BridgeProcess, database_url: str) -> None:
@@ -235,3 +263,35 @@ def test_claude_code_span_before_its_event_still_gets_the_reported_cost(
     # The completed costs reach the rollups too (ON CONFLICT DO UPDATE fires the update trigger).
     assert rows(database_url, "SELECT * FROM spend_rollup_verify()") == []
     assert rows(database_url, "SELECT sum(reported_cost_usd) FROM spend_hourly") == [(CLAUDE_COSTS[0],)]
+
+
+@pytest.mark.parametrize("spans_first", [True, False], ids=["spans-first", "logs-first"])
+def test_gemini_cli_with_traces_on_stores_each_call_once_at_the_traces_off_cost(
+    bridge: BridgeProcess, database_url: str, spans_first: bool
+) -> None:
+    """telemetry.traces on adds an llm_call span per call with gen_ai usage: never a second row."""
+    off = "11111111-1111-4111-8111-111111111111"
+    on = "22222222-2222-4222-8222-222222222222"
+    # The same call once with traces off, once (another session) with traces on.
+    off_logs = gemini_logs(API_RESPONSE | {"session.id": off}, DETAILS | {"session.id": off})
+    on_logs = gemini_logs(API_RESPONSE | {"session.id": on}, DETAILS | {"session.id": on}, traced=True)
+    on_spans = gemini_traces(LLM_CALL_SPAN | {"gen_ai.conversation.id": on})
+    sends = [("/v1/logs", off_logs), ("/v1/traces", on_spans), ("/v1/logs", on_logs)]
+    if not spans_first:
+        sends[1], sends[2] = sends[2], sends[1]
+    for path, request in sends:
+        status, _, _ = post(
+            f"{bridge.http_url}{path}", request.SerializeToString(), content_type="application/x-protobuf"
+        )
+        assert status == 200
+
+    query = """
+        SELECT session_id, signal, input_tokens, output_tokens, cache_read_tokens, reasoning_tokens,
+               list_cost_usd
+        FROM agent_spend_logs ORDER BY session_id
+    """
+    (traces_off, traces_on) = rows(database_url, query)
+    assert traces_off[0] == off and traces_on[0] == on
+    assert traces_off[1:] == traces_on[1:], "traces on costs exactly what traces off costs"
+    assert traces_on[1:6] == ("log", 4100, 1700, 6000, 1200)
+    assert rows(database_url, "SELECT coalesce(sum(rejected), 0) FROM ingest_stats") == [(0,)]

@@ -62,6 +62,7 @@ LogMapper = tuple[Callable[[LogRecord], bool], Callable[[LogRecord], ModelCall |
 SPAN_ADAPTERS: list[SpanMapper] = [
     (claude_code.claims_span, claude_code.map_span),
     (codex.claims_span, codex.map_span),
+    (gemini_cli.claims_span, gemini_cli.map_span),
     (vercel_ai.claims, vercel_ai.map_span),
     (openinference.claims, openinference.map_span),
     (openllmetry.claims, openllmetry.map_span),

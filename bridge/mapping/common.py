@@ -12,6 +12,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from bridge.mapping.attributes import Attributes, InvalidNumber, text, token_count, without_content
@@ -31,6 +32,19 @@ def checked_start_ns(start_ns: int, field: str) -> int:
     if start_ns > (time.time() + MAX_FUTURE_SECONDS) * 1_000_000_000:
         raise Rejected(f"{field} is more than a day in the future ({start_ns})")
     return start_ns
+
+
+def rfc3339_ns(value: object) -> int | None:
+    """An RFC 3339 timestamp attribute (`2026-01-02T10:00:00.123Z`) in ns; None if absent or unparsable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None  # a wall-clock time without an offset names no instant
+    return int(parsed.timestamp()) * 1_000_000_000 + parsed.microsecond * 1000
 
 
 def finish_reasons(raw: object) -> list[str] | None:
@@ -188,10 +202,14 @@ def log_call(
     finish: object = None,
     event_id: str | None = None,
     api_dialect: str | None = None,
+    ts_ns: int | None = None,
 ) -> ModelCall:
-    """A log record is written when the response is complete; its time stands for the call."""
+    """A log record is written when the response is complete; its time stands for the call.
+
+    `ts_ns` is the adapter's own reading of the time when the record's time field is unset.
+    """
     return _call(
-        ts_ns=checked_start_ns(record.time_ns or record.observed_ns, "log time_unix_nano"),
+        ts_ns=checked_start_ns(ts_ns or record.time_ns or record.observed_ns, "log time_unix_nano"),
         signal="log",
         trace_id=record.trace_id or None,
         span_id=record.span_id or None,

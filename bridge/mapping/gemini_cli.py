@@ -10,6 +10,14 @@ total = input + output + thoughts + tool.
 `logApiResponse` also emits a `gen_ai.client.inference.operation.details` record for the same
 call. It carries only input/output (no cache, no thoughts), so it would undercount; it is
 claimed here and ignored rather than left to the generic event adapter.
+
+With `telemetry.traces: true` (GEMINI_TELEMETRY_TRACES_ENABLED) the CLI also exports an
+`llm_call` span per call (packages/core/src/telemetry/trace.ts, tracer `gemini-cli`;
+core/loggingContentGenerator.ts): `gen_ai.operation.name=llm_call`, `gen_ai.agent.name=gemini-cli`,
+`gen_ai.conversation.id` (the session), `gen_ai.request.model` and `gen_ai.usage.input_tokens`
+(including cache) / `output_tokens` (without thoughts), but no response id, no user, no cache or
+thoughts split. The generic span adapter would store it as a second, mis-bucketed row for the
+same call; the `api_response` log is the source of truth, so these spans are claimed and ignored.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from bridge.mapping.attributes import Attributes, text
 from bridge.mapping.common import count, duration, log_call, log_hash_key, required_model, short_hash
 from bridge.mapping.identity import harness_from_service, identity
 from bridge.mapping.providers import provider_for_model
-from bridge.mapping.records import LogRecord
+from bridge.mapping.records import LogRecord, SpanRecord
+from bridge.mapping.semconv import has_usage
 from bridge.model import (
     CostEstimation,
     Identity,
@@ -33,6 +42,8 @@ SOURCE = "gemini-cli"
 HARNESS = "gemini-cli"
 PREFIX = "gemini_cli."
 INFERENCE_EVENT = "gen_ai.client.inference.operation.details"
+# GeminiCliOperation values used as span names and gen_ai.operation.name.
+LLM_CALL = "llm_call"
 MAX_ERROR_CHARS = 300
 
 # auth_type (AuthType in contentGenerator.ts) → provider, mirroring the CLI's own
@@ -57,6 +68,23 @@ def from_gemini_cli(record: LogRecord) -> bool:
     """Service name, logger scope (`gemini-cli`) or the CLI's `installation.id` common attribute."""
     service = harness_from_service(text(record.resource, "service.name"))
     return service == HARNESS or record.scope_name == HARNESS or "installation.id" in record.attrs
+
+
+def claims_span(span: SpanRecord) -> bool:
+    """A Gemini CLI span repeating a call: from the CLI (service, tracer scope `gemini-cli` or
+    `gen_ai.agent.name`) and an `llm_call` by span name or operation, or carrying usage under
+    the CLI's own agent name. Never the span name alone."""
+    agent = harness_from_service(text(span.attrs, "gen_ai.agent.name")) == HARNESS
+    service = harness_from_service(text(span.resource, "service.name")) == HARNESS
+    if not (agent or service or span.scope_name == HARNESS):
+        return False
+    operation = text(span.attrs, "gen_ai.operation.name")
+    return LLM_CALL in (span.name, operation) or (agent and has_usage(span.attrs))
+
+
+def map_span(span: SpanRecord) -> ModelCall | None:
+    """Ignored: the `gemini_cli.api_response` log of the same call is counted instead."""
+    return None
 
 
 def claims_log(record: LogRecord) -> bool:

@@ -44,13 +44,15 @@ def log(
     *,
     body: str | None = None,
     time_ns: int = NOW_NS,
+    observed_ns: int | None = None,
     event_name: str = "",
     trace_id: str = "",
     span_id: str = "",
 ) -> LogRecord:
+    """`observed_ns` defaults to `time_ns`; exporters that never set the event time pass 0 and it."""
     record = LogRecord(
         time_unix_nano=time_ns,
-        observed_time_unix_nano=time_ns,
+        observed_time_unix_nano=time_ns if observed_ns is None else observed_ns,
         attributes=kvs(attrs),
         event_name=event_name,
         trace_id=bytes.fromhex(trace_id),

@@ -100,23 +100,29 @@ def json_traces(resource: dict[str, Any], spans: list[dict[str, Any]]) -> dict[s
     }
 
 
-def json_logs(resource: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+def json_logs(
+    resource: dict[str, Any], records: list[dict[str, Any]], scope: str = "tests"
+) -> dict[str, Any]:
     return {
         "resourceLogs": [
             {
                 "resource": {"attributes": [kv(k, v) for k, v in resource.items()]},
-                "scopeLogs": [{"scope": {"name": "tests"}, "logRecords": records}],
+                "scopeLogs": [{"scope": {"name": scope}, "logRecords": records}],
             }
         ]
     }
 
 
 def json_log(
-    attributes: dict[str, Any], time_ns: int = NOW_NS, body: Any = None, event_name: str = ""
+    attributes: dict[str, Any],
+    time_ns: int = NOW_NS,
+    body: Any = None,
+    event_name: str = "",
+    observed_ns: int | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "timeUnixNano": str(time_ns),
-        "observedTimeUnixNano": str(time_ns),
+        "observedTimeUnixNano": str(time_ns if observed_ns is None else observed_ns),
         "attributes": [kv(k, v) for k, v in attributes.items()],
     }
     if body is not None:
