@@ -7,9 +7,9 @@
 #   tests/faketime_check.sh -m unit              # extra arguments go to pytest
 #   INSTANTS="2030-12-31 23:59:00" tests/faketime_check.sh   # other instants, comma-separated
 #
-# Everything started by pytest inherits the fake clock, the embedded PostgreSQL included, so
-# SQL now() is faked too. With TEST_DATABASE_URL pointing at a server started outside
-# faketime, SQL now() stays real; the suite must pass either way.
+# Everything started by pytest inherits the fake clock; the shared test server does not
+# (see below), so Python's clock and SQL now() disagree by months, which the suite must
+# tolerate: expectations come from explicit instants, never from either clock.
 #
 # FAKETIME_DONT_RESET=1 keeps every process on one timeline: without it each process started
 # (PostgreSQL, a bridge) begins again at the instant and lags pytest's clock.
@@ -26,6 +26,17 @@ cd "$(dirname "$0")/.."
 command -v faketime >/dev/null || { echo "faketime not found: apt-get install faketime" >&2; exit 2; }
 IFS=',' read -r -a instants <<<"${INSTANTS:-2027-01-01 00:01:00,2026-11-30 23:57:00,2028-02-29 12:00:00}"
 pytest=${PYTEST:-.venv/bin/pytest}
+# The suite's shared PostgreSQL runs outside faketime (SQL now() real, like a database server
+# that is not on the test machine): PostgreSQL's own timers (statement_timeout) misfire under
+# libfaketime. Clusters that tests start themselves (lab, crash tests) still run faked.
+# FAKE_DB=1 fakes the shared server's clock too.
+if [[ -z "${TEST_DATABASE_URL:-}" && -z "${FAKE_DB:-}" ]]; then
+    pgdir=$(mktemp -d -t agent-spend-faketime-pg-XXXXXX)
+    agent_spend=${AGENT_SPEND:-.venv/bin/agent-spend}
+    TEST_DATABASE_URL=$("$agent_spend" embedded-db start --data-dir "$pgdir/pg" | tail -n 1) || exit 2
+    export TEST_DATABASE_URL
+    trap '"$agent_spend" embedded-db stop --data-dir "$pgdir/pg" >/dev/null; rm -rf "$pgdir"' EXIT
+fi
 failed=()
 for instant in "${instants[@]}"; do
     echo "== system clock at $instant UTC"
