@@ -163,6 +163,10 @@ def test_handle_responses_span_repeating_usage_is_ignored() -> None:
     genai_only |= {"gen_ai.request.model": "gpt-5-codex"}
     result = map_traces(traces(EXEC_RESOURCE, [span("handle_responses", genai_only, "bbbbbbbbbbbbbbbb")]))
     assert (result.calls, result.rejections, result.ignored) == ([], [], 1)
+    # A plain GenAI chat span that merely runs under a Codex service name is still a call.
+    chat = {k: v for k, v in genai_only.items() if k != "from"}
+    call = only_call(map_traces(traces(EXEC_RESOURCE, [span("chat gpt-5-codex", chat, "cccccccccccccccc")])))
+    assert call.source == "otel-genai"
 
 
 def test_rejections_name_the_attribute() -> None:

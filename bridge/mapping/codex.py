@@ -36,7 +36,7 @@ from bridge.mapping.common import (
 from bridge.mapping.identity import harness_from_service, identity
 from bridge.mapping.providers import provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
-from bridge.mapping.semconv import has_usage
+from bridge.mapping.semconv import has_usage, uses_agent_extension
 from bridge.model import (
     CostEstimation,
     Identity,
@@ -56,6 +56,7 @@ COMPLETED = "response.completed"
 INPUT, OUTPUT = "input_token_count", "output_token_count"
 CACHED, CACHE_WRITE, REASONING = "cached_token_count", "cache_write_token_count", "reasoning_token_count"
 MAX_ERROR_CHARS = 300
+HANDLE_RESPONSES = "handle_responses"
 
 
 def semantic_name(record: LogRecord) -> str:
@@ -94,10 +95,17 @@ def is_completion(record: LogRecord) -> bool:
 
 
 def claims_span(span: SpanRecord) -> bool:
-    """Codex's `handle_responses` span repeats the completed usage (`gen_ai.usage.*`, `codex.usage.*`)."""
+    """Codex's `handle_responses` span repeats the completed usage (`gen_ai.usage.*`, `codex.usage.*`).
+
+    Without `codex.usage.*` it is still recognised by Codex's scope or service *and* its own
+    shape (the `handle_responses` name or its `from` field); GenAI or `agent.*` spans that
+    merely run under a Codex service name are left to the conventions.
+    """
     if any(key.startswith("codex.usage.") for key in span.attrs):
         return True
-    return from_codex(span) and has_usage(span.attrs)
+    if not from_codex(span) or not has_usage(span.attrs) or uses_agent_extension(span.attrs):
+        return False
+    return span.name == HANDLE_RESPONSES or "from" in span.attrs
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:
