@@ -14,7 +14,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,37 @@ def _count(conn: psycopg.Connection[Any]) -> int:
     return count
 
 
+@contextmanager
+def bench_database(url: str | None, prefix: str = "agent-spend-bench-") -> Iterator[str]:
+    """A migrated database: `url` as given, or a durable embedded PostgreSQL in a temporary
+    directory (like the lab), stopped and deleted on the way out, Ctrl-C included."""
+    data_dir: Path | None = None
+    server: Any = None
+    try:
+        if url is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from bridge.lab.embedded_db import EmbeddedPostgres
+            data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+            server = EmbeddedPostgres(data_dir).start()
+            url = server.url()
+        subprocess.run(
+            [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        yield url
+    finally:
+        if server is not None:
+            try:
+                server.stop()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:  # e.g. stopped by Ctrl-C
+                print(f"stopping PostgreSQL: {exc}", file=sys.stderr)
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url")
@@ -75,50 +108,35 @@ def main() -> None:
     parser.add_argument("--protocol", choices=["grpc", "http/protobuf", "http/json"], default="grpc")
     args = parser.parse_args()
 
-    data_dir = None
-    server = None
-    url = args.database_url
-    if url is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from bridge.lab.embedded_db import EmbeddedPostgres
-        data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-bench-"))
-        server = EmbeddedPostgres(data_dir).start()
-        url = server.url()
-    subprocess.run(
-        [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    with psycopg.connect(url) as conn:
-        before = _count(conn)
-    bridge, grpc_addr, http_addr = start_bridge(url)
-    try:
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        batches = [
-            to_requests(generate(days=args.days, users=args.users, seed=seed, now=now))
-            for seed in range(args.clients)
-        ]
-        endpoint = f"http://{grpc_addr}" if args.protocol == "grpc" else f"http://{http_addr}"
-        started = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            results = list(pool.map(lambda reqs: send(reqs, endpoint, args.protocol), batches))
-        elapsed = time.perf_counter() - started
+    with bench_database(args.database_url) as url:
         with psycopg.connect(url) as conn:
-            after = _count(conn)
-        spans = sum(r.spans_sent for r in results)
-        calls = sum(r.model_calls for r in results)
-        print(f"protocol={args.protocol} clients={args.clients} requests={sum(r.requests for r in results)}")
-        print(f"spans={spans} model_calls={calls} rows_added={after - before} seconds={elapsed:.2f}")
-        print(f"throughput: {spans / elapsed:,.0f} spans/s, {calls / elapsed:,.0f} committed model calls/s")
-    finally:
-        bridge.terminate()
-        bridge.wait(60)
-        if server is not None:
-            server.stop()
-        if data_dir is not None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            before = _count(conn)
+        bridge, grpc_addr, http_addr = start_bridge(url)
+        try:
+            now = datetime.now(UTC).replace(second=0, microsecond=0)
+            batches = [
+                to_requests(generate(days=args.days, users=args.users, seed=seed, now=now))
+                for seed in range(args.clients)
+            ]
+            endpoint = f"http://{grpc_addr}" if args.protocol == "grpc" else f"http://{http_addr}"
+            started = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                results = list(pool.map(lambda reqs: send(reqs, endpoint, args.protocol), batches))
+            elapsed = time.perf_counter() - started
+            with psycopg.connect(url) as conn:
+                after = _count(conn)
+            spans = sum(r.spans_sent for r in results)
+            calls = sum(r.model_calls for r in results)
+            print(
+                f"protocol={args.protocol} clients={args.clients} requests={sum(r.requests for r in results)}"
+            )
+            print(f"spans={spans} model_calls={calls} rows_added={after - before} seconds={elapsed:.2f}")
+            print(
+                f"throughput: {spans / elapsed:,.0f} spans/s, {calls / elapsed:,.0f} committed model calls/s"
+            )
+        finally:
+            bridge.terminate()
+            bridge.wait(60)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_ingest import start_bridge  # noqa: E402
+from bench_ingest import bench_database, start_bridge  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 
 
@@ -75,56 +71,37 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=120_000)
     args = parser.parse_args()
 
-    data_dir = None
-    server = None
-    url = args.database_url
-    if url is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from bridge.lab.embedded_db import EmbeddedPostgres
-        data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-bench-"))
-        server = EmbeddedPostgres(data_dir).start()
-        url = server.url()
-    subprocess.run(
-        [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    raw = build(args.spans)
-    body = gzip.compress(raw, 6)
-    bridge, _grpc_addr, http_addr = start_bridge(url)
-    try:
-        time.sleep(1)
-        before = memory(bridge.pid)
-        request = urllib.request.Request(
-            f"http://{http_addr}/v1/traces",
-            data=body,
-            headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
-            method="POST",
-        )
-        started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=600) as response:
-            status = response.status
-        elapsed = time.perf_counter() - started
-        time.sleep(1)
-        after = memory(bridge.pid)
-        print(
-            f"spans={args.spans} decoded={len(raw) / 2**20:.1f} MiB gzip={len(body) / 2**20:.1f} MiB "
-            f"status={status} seconds={elapsed:.1f}"
-        )
-        print(
-            f"RSS before={before['VmRSS']} MiB peak={after['VmHWM']} MiB "
-            f"(+{after['VmHWM'] - before['VmRSS']}) after={after['VmRSS']} MiB "
-            f"(+{after['VmRSS'] - before['VmRSS']})"
-        )
-    finally:
-        bridge.terminate()
-        bridge.wait(60)
-        if server is not None:
-            server.stop()
-        if data_dir is not None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with bench_database(args.database_url) as url:
+        raw = build(args.spans)
+        body = gzip.compress(raw, 6)
+        bridge, _grpc_addr, http_addr = start_bridge(url)
+        try:
+            time.sleep(1)
+            before = memory(bridge.pid)
+            request = urllib.request.Request(
+                f"http://{http_addr}/v1/traces",
+                data=body,
+                headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
+                method="POST",
+            )
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=600) as response:
+                status = response.status
+            elapsed = time.perf_counter() - started
+            time.sleep(1)
+            after = memory(bridge.pid)
+            print(
+                f"spans={args.spans} decoded={len(raw) / 2**20:.1f} MiB gzip={len(body) / 2**20:.1f} MiB "
+                f"status={status} seconds={elapsed:.1f}"
+            )
+            print(
+                f"RSS before={before['VmRSS']} MiB peak={after['VmHWM']} MiB "
+                f"(+{after['VmHWM'] - before['VmRSS']}) after={after['VmRSS']} MiB "
+                f"(+{after['VmRSS'] - before['VmRSS']})"
+            )
+        finally:
+            bridge.terminate()
+            bridge.wait(60)
 
 
 if __name__ == "__main__":

@@ -19,18 +19,15 @@ import argparse
 import http.client
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import grpc
 import psycopg
@@ -43,10 +40,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_ingest import start_bridge  # noqa: E402
-
-if TYPE_CHECKING:
-    from bridge.lab.embedded_db import EmbeddedPostgres
+from bench_ingest import bench_database, start_bridge  # noqa: E402
 
 REQUEST_TIMEOUT = 30.0  # seconds; also bounds how long the end of a run waits for stragglers
 RSS_EARLY_SECONDS = 10.0
@@ -413,42 +407,15 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    data_dir: Path | None = None
-    server: EmbeddedPostgres | None = None
     try:
-        url: str | None = args.database_url
-        if url is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from bridge.lab.embedded_db import EmbeddedPostgres
-            data_dir = Path(tempfile.mkdtemp(prefix="agent-spend-soak-"))
-            server = EmbeddedPostgres(data_dir)  # durable, like the other benches and the lab
-            server.start()
-            url = server.url()
-        subprocess.run(
-            [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-        )
-        soak(args, url)
+        with bench_database(args.database_url, prefix="agent-spend-soak-") as url:
+            soak(args, url)
     except KeyboardInterrupt:
         print("interrupted; stopping what was started", file=sys.stderr)
         sys.exit(130)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if server is not None:
-            try:
-                server.stop()
-            except (
-                RuntimeError,
-                OSError,
-                subprocess.SubprocessError,
-            ) as exc:  # e.g. already stopped by the same Ctrl-C
-                print(f"stopping PostgreSQL: {exc}", file=sys.stderr)
-        if data_dir is not None:
-            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
