@@ -162,3 +162,26 @@ def test_otlp_json_body_through_decode_json() -> None:
     assert call.tokens == EXPECTED_TOKENS
     assert call.reported.total == Decimal("0.5")
     assert call.dedup_key == "claude-code:req:req_011CbtJR1bZ4uLs3hmdd96uE"
+
+
+def test_cost_usd_micros_is_the_exact_reported_cost_and_wins_over_the_float() -> None:
+    """Current Claude Code sends `cost_usd_micros` (integer micro-dollars, int or string)."""
+    for micros in (36179, "36179"):
+        call = only_call(map_logs(api_request_log(API_REQUEST | {"cost_usd_micros": micros})))
+        assert call.reported.total == Decimal("0.036179"), "micros win over cost_usd=0.0361785"
+    alone = {k: v for k, v in API_REQUEST.items() if k != "cost_usd"} | {"cost_usd_micros": "1234567890"}
+    assert only_call(map_logs(api_request_log(alone))).reported.total == Decimal("1234.56789")
+    zero = only_call(map_logs(api_request_log(API_REQUEST | {"cost_usd_micros": 0})))
+    assert zero.reported.total == Decimal(0)
+    span_call = call_of_span(
+        RESOURCE, "claude_code.llm_request", LLM_REQUEST_SPAN | {"cost_usd_micros": "500"}
+    )
+    assert span_call.reported.total == Decimal("0.0005")
+    explicit = API_REQUEST | {"cost_usd_micros": 1, "agent.cost.total.usd": 2.5}
+    assert only_call(map_logs(api_request_log(explicit))).reported.total == Decimal("2.5")
+
+
+def test_bad_cost_usd_micros_is_rejected_naming_the_attribute() -> None:
+    for bad in (-5, "12.5", "lots", True, "nan"):
+        result = map_logs(api_request_log(API_REQUEST | {"cost_usd_micros": bad}))
+        assert "'cost_usd_micros'" in result.rejections[0].reason, bad

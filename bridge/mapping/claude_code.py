@@ -115,7 +115,7 @@ def _api_request(record: LogRecord) -> ModelCall:
         duration_ms=duration(attrs, "duration_ms"),
         request_model=model,
         operation="chat",
-        reported=reported_cost(attrs, "cost_usd"),
+        reported=reported_cost(attrs, "cost_usd", micros_key="cost_usd_micros"),
         event_id=text(attrs, "request_id"),
     )
 
@@ -170,7 +170,7 @@ def map_span(span: SpanRecord) -> ModelCall | None:
         provider=provider_of(attrs, model),
         request_model=text(attrs, "gen_ai.request.model") or model,
         operation="chat",
-        reported=reported_cost(attrs, "cost_usd"),
+        reported=reported_cost(attrs, "cost_usd", micros_key="cost_usd_micros"),
         error=error,
         stop_reason=text(attrs, "stop_reason"),
         finish=attrs.get("gen_ai.response.finish_reasons"),

@@ -91,11 +91,34 @@ def usd(attrs: Attributes, *keys: str) -> Decimal | None:
         raise Rejected(f"attribute {keys[0]!r}: not a dollar amount") from None
 
 
+def micro_usd(attrs: Attributes, key: str) -> Decimal | None:
+    """A reported amount in integer micro-dollars (int or digit string), exact: micros / 10**6."""
+    raw = attrs.get(key)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise Rejected(f"attribute {key!r}={raw!r}: expected whole micro-dollars, got a boolean")
+    try:
+        micros = Decimal(str(raw).strip()) if not isinstance(raw, int) else Decimal(raw)
+    except InvalidOperation:
+        raise Rejected(f"attribute {key!r}={raw!r}: not a number") from None
+    if not micros.is_finite() or micros != micros.to_integral_value():
+        raise Rejected(f"attribute {key!r}={raw!r}: expected whole micro-dollars")
+    if micros < 0:
+        raise Rejected(f"attribute {key!r}: cost cannot be negative")
+    return micros.to_integral_value() / MICROS_PER_USD
+
+
+MICROS_PER_USD = Decimal(10**6)
 ESTIMATIONS: dict[str, CostEstimation] = {e: e for e in ("metered", "subscription", "unreported")}
 
 
-def reported_cost(attrs: Attributes, *total_keys: str) -> ReportedCost:
-    """The agent.* cost split, plus a total under the source's own spelling (e.g. Claude's `cost_usd`)."""
+def reported_cost(attrs: Attributes, *total_keys: str, micros_key: str | None = None) -> ReportedCost:
+    """The agent.* cost split, plus a total under the source's own spelling (e.g. Claude's `cost_usd`).
+
+    `micros_key` names an exact integer micro-dollar total (Claude's `cost_usd_micros`), preferred
+    over the source's float spelling but not over an explicit `agent.cost.total.usd`.
+    """
     value = text(attrs, "agent.cost.estimation")
     estimation = ESTIMATIONS.get(value) if value is not None else None
     if value is not None and estimation is None:
@@ -107,6 +130,14 @@ def reported_cost(attrs: Attributes, *total_keys: str) -> ReportedCost:
         output=usd(attrs, "agent.cost.output.usd"),
         cache_read=usd(attrs, "agent.cost.cache_read.usd"),
         cache_write=usd(attrs, "agent.cost.cache_write.usd"),
-        total=usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost", *total_keys),
+        total=_total(attrs, total_keys, micros_key),
         estimation=estimation,
     )
+
+
+def _total(attrs: Attributes, total_keys: tuple[str, ...], micros_key: str | None) -> Decimal | None:
+    explicit = usd(attrs, "agent.cost.total.usd", "gen_ai.usage.cost")
+    if explicit is not None:
+        return explicit
+    micros = micro_usd(attrs, micros_key) if micros_key else None
+    return micros if micros is not None else usd(attrs, *total_keys)
