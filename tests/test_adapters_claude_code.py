@@ -185,3 +185,17 @@ def test_bad_cost_usd_micros_is_rejected_naming_the_attribute() -> None:
     for bad in (-5, "12.5", "lots", True, "nan"):
         result = map_logs(api_request_log(API_REQUEST | {"cost_usd_micros": bad}))
         assert "'cost_usd_micros'" in result.rejections[0].reason, bad
+
+
+def test_claude_code_desktop_is_claude_code_with_the_variant_kept_in_attributes() -> None:
+    desktop = RESOURCE | {"service.name": "claude-code-desktop"}
+    # Bare event name, no body: trusted because the service is a Claude Code process.
+    call = call_of_log(desktop, API_REQUEST)
+    assert (call.source, call.identity.harness_name) == ("claude-code", "claude-code")
+    assert call.attributes["service.name"] == "claude-code-desktop"
+    span_call = call_of_span(desktop, "claude_code.llm_request", LLM_REQUEST_SPAN)
+    assert span_call.identity.harness_name == "claude-code"
+    assert span_call.attributes["service.name"] == "claude-code-desktop"
+    assert span_call.dedup_key == call.dedup_key
+    cli = only_call(map_logs(api_request_log(API_REQUEST)))
+    assert "service.name" not in cli.attributes, "the plain CLI row is unchanged"

@@ -30,6 +30,10 @@ HARNESS = "claude-code"
 PREFIX = "claude_code."
 BARE_EVENTS = frozenset({"api_request", "api_error"})
 LLM_REQUEST_SPAN = "claude_code.llm_request"
+# Claude Code's own variants (`claude-code-desktop`): still harness `claude-code`, so rollups and
+# dashboards count desktop and CLI together; the variant is kept in the row's attributes.
+SERVICE_ATTR = "service.name"
+CANONICAL_SERVICES = frozenset({"claude-code", "claude_code"})
 MAX_ERROR_CHARS = 300
 
 
@@ -55,6 +59,14 @@ def claims_log(record: LogRecord) -> bool:
 
 def claims_span(span: SpanRecord) -> bool:
     return span.name.startswith(PREFIX)
+
+
+def with_service_variant(call: ModelCall, resource: Attributes) -> ModelCall:
+    """Keep a non-default `service.name` (e.g. `claude-code-desktop`) where a row can show it."""
+    service = text(resource, SERVICE_ATTR)
+    if service and service.strip().lower() not in CANONICAL_SERVICES and SERVICE_ATTR not in call.attributes:
+        call.attributes[SERVICE_ATTR] = service
+    return call
 
 
 def tokens_of(attrs: Attributes) -> Tokens:
@@ -104,7 +116,7 @@ def _api_request(record: LogRecord) -> ModelCall:
     attrs = record.merged()
     model = required_model(attrs, "claude_code.api_request record", "model")
     tokens = tokens_of(attrs)
-    return log_call(
+    call = log_call(
         record,
         source=SOURCE,
         dedup_key=call_key(attrs, model, tokens) or log_hash_key(record),
@@ -118,6 +130,7 @@ def _api_request(record: LogRecord) -> ModelCall:
         reported=reported_cost(attrs, "cost_usd", micros_key="cost_usd_micros"),
         event_id=text(attrs, "request_id"),
     )
+    return with_service_variant(call, record.resource)
 
 
 def _api_error(record: LogRecord) -> ModelCall:
@@ -129,7 +142,7 @@ def _api_error(record: LogRecord) -> ModelCall:
     message = text(attrs, "error", "error.message") or f"HTTP {text(attrs, 'status_code') or 'error'}"
     session, sequence = text(attrs, "session.id"), text(attrs, "event.sequence")
     key = f"claude-code:error:{session}:{sequence}" if session and sequence else log_hash_key(record)
-    return log_call(
+    call = log_call(
         record,
         source=SOURCE,
         dedup_key=key,
@@ -143,6 +156,7 @@ def _api_error(record: LogRecord) -> ModelCall:
         error=message[:MAX_ERROR_CHARS],
         event_id=text(attrs, "request_id"),
     )
+    return with_service_variant(call, record.resource)
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:
@@ -160,7 +174,7 @@ def map_span(span: SpanRecord) -> ModelCall | None:
         return None
     model = required_model(attrs, "claude_code.llm_request span", "model", "gen_ai.request.model")
     error = (text(attrs, "error") or "error")[:MAX_ERROR_CHARS] if success is False else None
-    return span_call(
+    call = span_call(
         span,
         source=SOURCE,
         dedup_key=call_key(attrs, model, tokens) or span_key(span),
@@ -176,3 +190,4 @@ def map_span(span: SpanRecord) -> ModelCall | None:
         finish=attrs.get("gen_ai.response.finish_reasons"),
         event_id=text(attrs, "request_id"),
     )
+    return with_service_variant(call, span.resource)
