@@ -199,3 +199,27 @@ def test_claude_code_desktop_is_claude_code_with_the_variant_kept_in_attributes(
     assert span_call.dedup_key == call.dedup_key
     cli = only_call(map_logs(api_request_log(API_REQUEST)))
     assert "service.name" not in cli.attributes, "the plain CLI row is unchanged"
+
+
+def test_subagent_skill_plugin_and_request_context_are_kept_in_attributes() -> None:
+    """'Which subagent or skill costs what': the current api_request fields reach the row's
+    attributes (content-free), and none of them changes the dedup key."""
+    extra = {
+        "agent.name": "code-reviewer",
+        "skill.name": "pdf",
+        "plugin.name": "document-skills",
+        "mcp_server.name": "github",
+        "query_source": "agent:custom",
+        "effort": "high",
+        "client_request_id": "3f1c9d2e-5a47-4b80-9c16-8e2d7a4f6b03",
+        "user.account_id": "user_01ABCDEFGHJKMNPQRSTVWXYZ0",
+        "cost_usd_micros": "36179",
+    }
+    call = only_call(map_logs(api_request_log(API_REQUEST | extra)))
+    for key, value in extra.items():
+        assert call.attributes[key] == value, key
+    assert call.dedup_key == "claude-code:req:req_011CbtJR1bZ4uLs3hmdd96uE"
+    assert call.identity.user_id == "ana@example.com", "user.email still names the user"
+    alone = {k: v for k, v in API_REQUEST.items() if k not in ("user.email", "user.id", "user.account_uuid")}
+    tagged = only_call(map_logs(api_request_log(alone | {"user.account_id": extra["user.account_id"]})))
+    assert tagged.identity.user_id == "user_01ABCDEFGHJKMNPQRSTVWXYZ0"
