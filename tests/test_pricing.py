@@ -11,10 +11,11 @@ from decimal import Decimal
 
 import pytest
 
+from bridge.admin.reprice import rebuild_call
 from bridge.model import ReportedCost
 from bridge.pricing.overrides import PriceOverrides
-from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, Costs, Pricer, estimation_of
-from tests.support.pricing import VERSION, make_call, usd
+from bridge.pricing.pricer import CACHE_WRITE_1H_ATTR, SPEED_PRICED_ATTR, Costs, Pricer, estimation_of
+from tests.support.pricing import TS, VERSION, make_call, usd
 
 
 @pytest.fixture(scope="module")
@@ -293,3 +294,43 @@ def test_lookups_are_cached(pricer: Pricer) -> None:
     for _ in range(100):
         pricer.price(call)
     assert pricer._resolve.cache_info().hits == hits + 100
+
+
+def test_fast_mode_is_priced_with_the_tables_fast_prices_and_marked(pricer: Pricer) -> None:
+    # Claude Opus 4.8 fast mode (speed: fast): $10 input, $50 output, $1 cache read, $12.50
+    # 5-minute cache write, i.e. 2x the standard $5 / $25 / $0.50 / $6.25.
+    tokens = dict(input=1_000, output=500, cache_read=2_000, cache_write=1_000)
+    standard = pricer.price(make_call("claude-opus-4-8", "anthropic", **tokens))
+    fast_call = make_call("claude-opus-4-8", "anthropic", **tokens)
+    fast_call.attributes["speed"] = "fast"
+    fast = pricer.price(fast_call)
+    assert_buckets(
+        fast,
+        input=usd((1_000, "10")),
+        output=usd((500, "50")),
+        cache_read=usd((2_000, "1")),
+        cache_write=usd((1_000, "12.5")),
+    )
+    assert fast.total == 2 * standard.total
+    assert fast_call.attributes[SPEED_PRICED_ATTR] == "fast"
+
+
+def test_fast_mode_without_a_fast_price_is_priced_at_standard_and_says_so(pricer: Pricer) -> None:
+    normal = make_call("claude-sonnet-4-5", "anthropic", input=1_000, output=100)
+    normal.attributes["speed"] = "normal"
+    fast_call = make_call("claude-sonnet-4-5", "anthropic", input=1_000, output=100)
+    fast_call.attributes["speed"] = "fast"
+    assert pricer.price(fast_call).total == pricer.price(normal).total == usd((1_000, "3"), (100, "15"))
+    assert fast_call.attributes[SPEED_PRICED_ATTR] == "standard", "the list figure is known to be low"
+    assert SPEED_PRICED_ATTR not in normal.attributes
+
+
+def test_reprice_keeps_fast_mode() -> None:
+    row = (
+        1, TS, "claude-opus-4-8", None, "anthropic", "claude-code", "ana", "t",
+        1_000, 0, 0, 0, 0, None, None, None, None, None,
+        "metered", None, None, "list_price", VERSION, {"speed": "fast", "prompt.id": "x"},
+    )  # fmt: skip
+    call = rebuild_call(row)
+    assert call.attributes == {"speed": "fast"}
+    assert Pricer().price(call).total == usd((1_000, "10"))

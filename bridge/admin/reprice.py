@@ -154,6 +154,8 @@ def rebuild_call(row: tuple[Any, ...]) -> ModelCall:
             harness_name=None if harness == UNKNOWN else harness,
         ),
         reported=reported,
+        # Fast mode changes the price: the emitter's `speed` is all pricing reads of attributes.
+        attributes={"speed": attrs["speed"]} if isinstance(attrs, dict) and "speed" in attrs else {},
     )
 
 

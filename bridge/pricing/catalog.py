@@ -22,6 +22,7 @@ that priced it, so only the snapshot bundled with the installed package is consu
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -201,10 +202,34 @@ def active_price_index(info: ModelInfo, ts: datetime) -> int:
     return 0
 
 
-def list_card(provider: Provider, info: ModelInfo, index: int, *, fixes: bool = True) -> RateCard | None:
+FAST = "fast"
+
+
+def fast_prices(info: ModelInfo, ts: datetime) -> ModelPrice | None:
+    """The model's `speed: fast` variant active at `ts` (Anthropic fast mode), if the table has one."""
+    for variant in info.price_variants or ():
+        if variant.when != {"speed": FAST}:
+            continue
+        if variant.constraint is None or variant.constraint.active(ts):
+            return variant.prices
+    return None
+
+
+def list_card(
+    provider: Provider,
+    info: ModelInfo,
+    index: int,
+    *,
+    fixes: bool = True,
+    variant: ModelPrice | None = None,
+) -> RateCard | None:
     """The model's prices at one point of its history; `fixes=False` gives genai-prices' table
-    as is, which tests compare with `calc_price`."""
+    as is, which tests compare with `calc_price`. `variant` (e.g. `fast_prices`) replaces the
+    standard prices it sets, as genai-prices' own `price_context` does."""
     prices = info.prices if isinstance(info.prices, ModelPrice) else info.prices[index].prices
+    if variant is not None:
+        prices = copy(prices)
+        prices.__dict__.update({k: v for k, v in variant.__dict__.items() if v is not None})
     input_price = prices.input_mtok
     if input_price is None:  # priced per character, second or image: not a token model
         return None

@@ -31,11 +31,13 @@ from genai_prices.types import ModelInfo, Provider
 from bridge.model import CostEstimation, ModelCall, ReportedCost
 from bridge.pricing.catalog import (
     CATALOG_VERSION,
+    FAST,
     BucketCosts,
     Origin,
     RateCard,
     active_price_index,
     bucket_costs,
+    fast_prices,
     find_model,
     list_card,
     quantize,
@@ -50,6 +52,12 @@ ONE = Decimal(1)
 # Where the 1-hour share of cache writes is kept on the row, so `reprice` can rebuild it:
 # the table has one cache-write column, and the TTL split changes the price.
 CACHE_WRITE_1H_ATTR = "agent_spend.cache_write_1h_tokens"
+# A call made in fast mode (`speed: fast`, Claude Code's `speed` attribute): priced with the
+# table's fast-mode prices when it has them. Which rate priced it is kept on the row:
+# `fast` (the fast prices), `standard` (the table has no fast price for the model: priced at
+# the standard rate, so the list figure is low), `override` (the operator's own model price).
+SPEED_ATTR = "speed"
+SPEED_PRICED_ATTR = "agent_spend.speed_priced"
 Resolved = tuple[Provider, ModelInfo]
 MODEL_CACHE_SIZE = 8192  # distinct (provider, model) spellings; bounded against junk names
 
@@ -119,7 +127,7 @@ class Pricer:
         self.price_version = CATALOG_VERSION
         if overrides.digest:
             self.price_version += f"+overrides:{overrides.digest[:12]}"
-        self._cards: dict[tuple[str, str, int], RateCard | None] = {}
+        self._cards: dict[tuple[str, str, int, str], RateCard | None] = {}
         self._resolve = functools.lru_cache(maxsize=MODEL_CACHE_SIZE)(self._resolve_uncached)
         self._resolve("anthropic", "claude-sonnet-4-5")  # load the price table now, not on a request
 
@@ -166,18 +174,24 @@ class Pricer:
 
     # -- lookups ---------------------------------------------------------------------------
     def card(self, call: ModelCall) -> RateCard | None:
+        fast = str(call.attributes.get(SPEED_ATTR, "")).strip().lower() == FAST
         for model in (call.model, call.request_model):
             if not model:
                 continue
             resolved = self._resolve(call.provider, model)
             if isinstance(resolved, RateCard):
+                if fast:
+                    call.attributes[SPEED_PRICED_ATTR] = "override"
                 return resolved
             if resolved is not None:
                 provider, info = resolved
                 index = active_price_index(info, call.ts)
-                key = (provider.id, info.id, index)
+                variant = fast_prices(info, call.ts) if fast else None
+                if fast:
+                    call.attributes[SPEED_PRICED_ATTR] = FAST if variant is not None else "standard"
+                key = (provider.id, info.id, index, FAST if variant is not None else "")
                 if key not in self._cards:  # racing threads compute the same value: harmless
-                    self._cards[key] = list_card(provider, info, index)
+                    self._cards[key] = list_card(provider, info, index, variant=variant)
                 return self._cards[key]
         return None
 
