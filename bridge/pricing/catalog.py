@@ -52,7 +52,7 @@ MICRO_CENT = Decimal("1e-10")  # the scale of the NUMERIC(20, 10) cost columns
 ZERO = Decimal(0)
 
 # Bump when FIXES below change, so rows priced before and after can be told apart.
-FIXES_REVISION = 1
+FIXES_REVISION = 2  # 2: Claude fast mode priced from its own price variant
 CATALOG_VERSION = f"genai-prices {genai_prices.__version__}+fixes.{FIXES_REVISION}"
 
 # OpenTelemetry `gen_ai.provider.name` → genai-prices provider id. Names not listed are

@@ -9,7 +9,7 @@ from bridge.model import Identity, ModelCall, ReportedCost, Tokens
 
 TS = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
 MTOK = Decimal(1_000_000)
-VERSION = "genai-prices 0.2.3+fixes.1"
+VERSION = "genai-prices 0.2.3+fixes.2"
 
 
 def make_call(
