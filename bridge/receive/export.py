@@ -12,16 +12,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from prometheus_client import Gauge
 
 from bridge import config
 from bridge.errors import Overloaded, PayloadTooLarge
 from bridge.ingest import Ingestor, IngestOutcome
+from bridge.receive.responses import logs_response, traces_response
 
 M = TypeVar("M", bound=Message)
 
@@ -188,3 +191,34 @@ def ingest_logs(
 ) -> IngestOutcome:
     """Ingest an export, chunk by chunk when it holds more than `chunk_records` log records."""
     return _ingest_parts(split_logs(request, chunk_records), ingestor.logs)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One OTLP signal as both transports serve it: its name, request type and answer."""
+
+    name: str  # "traces", "logs", "metrics": the HTTP path /v1/<name> and the metrics label
+    request_type: type[Message]
+    handle: Callable[[Message], Message]
+
+
+def otlp_signals(ingestor: Ingestor, chunk_records: int) -> tuple[Signal, ...]:
+    """The three OTLP signals, decoded request -> response; metrics are accepted and ignored."""
+
+    def traces(request: Message) -> Message:
+        assert isinstance(request, trace_pb.ExportTraceServiceRequest)
+        return traces_response(ingest_traces(ingestor, request, chunk_records))
+
+    def logs(request: Message) -> Message:
+        assert isinstance(request, logs_pb.ExportLogsServiceRequest)
+        return logs_response(ingest_logs(ingestor, request, chunk_records))
+
+    return (
+        Signal("traces", trace_pb.ExportTraceServiceRequest, traces),
+        Signal("logs", logs_pb.ExportLogsServiceRequest, logs),
+        Signal(
+            "metrics",
+            metrics_pb.ExportMetricsServiceRequest,
+            lambda _: metrics_pb.ExportMetricsServiceResponse(),
+        ),
+    )

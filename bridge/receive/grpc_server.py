@@ -15,9 +15,6 @@ from typing import Any
 import grpc
 import psycopg
 from google.protobuf.message import Message
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
 from bridge import config
 from bridge.errors import (
@@ -33,8 +30,7 @@ from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import GrpcAuthInterceptor, IngestAuth
 from bridge.receive.decode import decode_protobuf
-from bridge.receive.export import InflightBudget, ingest_logs, ingest_traces
-from bridge.receive.responses import logs_response, traces_response
+from bridge.receive.export import InflightBudget, otlp_signals
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +51,7 @@ GRPC_STATUS: dict[type[BridgeError], grpc.StatusCode] = {
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+SERVICES = {"traces": TRACE_SERVICE, "logs": LOGS_SERVICE, "metrics": METRICS_SERVICE}
 
 
 def grpc_status(error: BridgeError) -> grpc.StatusCode:
@@ -109,31 +106,12 @@ def otlp_handlers(
     ingestor: Ingestor, metrics: Metrics, budget: InflightBudget, chunk_records: int
 ) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
     """The three OTLP services as generic handlers over raw request bytes."""
-    traces = _export_handler(
-        metrics,
-        budget,
-        "traces",
-        trace_pb.ExportTraceServiceRequest,
-        lambda m: traces_response(ingest_traces(ingestor, m, chunk_records)),  # type: ignore[arg-type]
-    )
-    logs = _export_handler(
-        metrics,
-        budget,
-        "logs",
-        logs_pb.ExportLogsServiceRequest,
-        lambda m: logs_response(ingest_logs(ingestor, m, chunk_records)),  # type: ignore[arg-type]
-    )
-    ignored = _export_handler(
-        metrics,
-        budget,
-        "metrics",
-        metrics_pb.ExportMetricsServiceRequest,
-        lambda m: metrics_pb.ExportMetricsServiceResponse(),
-    )
-    return (
-        grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": traces}),
-        grpc.method_handlers_generic_handler(LOGS_SERVICE, {"Export": logs}),
-        grpc.method_handlers_generic_handler(METRICS_SERVICE, {"Export": ignored}),
+    return tuple(
+        grpc.method_handlers_generic_handler(
+            SERVICES[signal.name],
+            {"Export": _export_handler(metrics, budget, signal.name, signal.request_type, signal.handle)},
+        )
+        for signal in otlp_signals(ingestor, chunk_records)
     )
 
 

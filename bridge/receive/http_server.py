@@ -27,9 +27,6 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
 from bridge import config
 from bridge.errors import (
@@ -49,7 +46,7 @@ from bridge.ingest import Ingestor
 from bridge.metrics import Metrics
 from bridge.receive.auth import MISSING, IngestAuth
 from bridge.receive.decode import decode_json, decode_protobuf, encode_json
-from bridge.receive.export import InflightBudget, ingest_logs, ingest_traces
+from bridge.receive.export import InflightBudget, Signal, otlp_signals
 from bridge.receive.http_body import (
     BodyTimeout,
     Deadline,
@@ -59,7 +56,6 @@ from bridge.receive.http_body import (
     read_chunked,
     read_known_length,
 )
-from bridge.receive.responses import logs_response, traces_response
 
 log = logging.getLogger(__name__)
 
@@ -174,23 +170,8 @@ class OTLPHTTPServer:
         self.readiness = readiness
         self.limits = limits
         self.budget = budget
-        chunk = limits.chunk_records
-        self.routes: dict[str, tuple[str, type[Message], Handler]] = {
-            "/v1/traces": (
-                "traces",
-                trace_pb.ExportTraceServiceRequest,
-                lambda m: traces_response(ingest_traces(ingestor, m, chunk)),  # type: ignore[arg-type]
-            ),
-            "/v1/logs": (
-                "logs",
-                logs_pb.ExportLogsServiceRequest,
-                lambda m: logs_response(ingest_logs(ingestor, m, chunk)),  # type: ignore[arg-type]
-            ),
-            "/v1/metrics": (
-                "metrics",
-                metrics_pb.ExportMetricsServiceRequest,
-                lambda m: metrics_pb.ExportMetricsServiceResponse(),
-            ),
+        self.routes: dict[str, Signal] = {
+            f"/v1/{signal.name}": signal for signal in otlp_signals(ingestor, limits.chunk_records)
         }
         self._inflight = 0
         self._idle = threading.Condition()
@@ -331,7 +312,7 @@ class OTLPHTTPServer:
             if route is None:
                 missing = NotFound(f"no OTLP endpoint at {path}; use /v1/traces, /v1/logs or /v1/metrics")
                 return self._drained(environ, _refusal(missing, str(missing), reply_type))
-            signal, message_type, handle = route
+            signal, message_type, handle = route.name, route.request_type, route.handle
             if raw_type not in (PROTOBUF, JSON):
                 metrics.requests.labels("http", signal, "unsupported_media_type").inc()
                 unsupported = UnsupportedMediaType(
