@@ -27,7 +27,7 @@ class Rejected(ValueError):
 # What a rejection's reason and example may hold: they are stored (text, JSONB) and sent back
 # in an OTLP error_message, so neither may carry NUL, other control characters or invalid UTF-8.
 EXAMPLE_MAX_CHARS = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def utf8(value: str) -> bool:
@@ -79,7 +79,7 @@ def safe_example(example: dict[str, Any]) -> dict[str, Any]:
 
 def safe_reason(reason: str, cap: int = 500) -> str:
     """A rejection reason fit for a text column and an OTLP error_message: no controls, bounded."""
-    return _CONTROL.sub("?", clean_str(reason[:cap]))
+    return CONTROL_CHARS.sub("?", clean_str(reason[:cap]))
 
 
 @dataclass(slots=True)

@@ -141,7 +141,6 @@ def test_malformed_http_requests_get_4xx_or_503(bridge: BridgeProcess) -> None:
     rng = random.Random(SEED)
     host, port = bridge.http.rsplit(":", 1)
     statuses: dict[int, int] = {}
-    started = time.monotonic()
     for i in range(HTTP_CASES):
         raw = http_case(rng)
         answer = send((host, int(port)), raw)
@@ -150,7 +149,6 @@ def test_malformed_http_requests_get_4xx_or_503(bridge: BridgeProcess) -> None:
         for code in map(int, found):
             assert code < 500 or code == 503, f"case {i}: {code} for {raw[:300]!r}: {answer[:500]!r}"
             statuses[code] = statuses.get(code, 0) + 1
-    assert time.monotonic() - started < 240
     assert statuses.get(400, 0) > 0 and get(f"{bridge.http_url}/healthz")[0] == 200
     assert bridge.process.poll() is None
 

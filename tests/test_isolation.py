@@ -9,7 +9,6 @@ exporters sending valid spans while another client sends poison; no valid span i
 from __future__ import annotations
 
 import threading
-import time
 import urllib.request
 import uuid
 
@@ -166,7 +165,6 @@ def test_poison_never_costs_a_valid_span(bridge: BridgeProcess, database_url: st
             database_up.append(_metric(bridge, "agent_spend_database_up"))
             stop.wait(0.2)
 
-    started = time.monotonic()
     poison = threading.Thread(target=poisoner)
     poison.start()
     senders = [threading.Thread(target=sender, args=(n,)) for n in range(SENDERS)]
@@ -176,7 +174,6 @@ def test_poison_never_costs_a_valid_span(bridge: BridgeProcess, database_url: st
         t.join(timeout=60)
     stop.set()
     poison.join(timeout=10)
-    assert time.monotonic() - started < 30
     assert not errors, errors
 
     # SimpleSpanProcessor exports each span as it ends; an export that failed is logged and lost,

@@ -90,10 +90,12 @@ def test_acknowledged_spans_survive_a_postgres_kill(data_dir: Path) -> None:
     batches = [spans[i : i + 50] for i in range(0, len(spans), 50)]
     ledger = Ledger()
     killed = threading.Event()
+    acked_at_kill: list[int] = []
 
     def crash_after_some_acks() -> None:
         while len(ledger.acknowledged) < 400 and time.monotonic() - started < 20:
             time.sleep(0.005)
+        acked_at_kill.append(len(ledger.acknowledged))
         _kill_postmaster(server)
         killed.set()
         time.sleep(1.0)
@@ -112,6 +114,7 @@ def test_acknowledged_spans_survive_a_postgres_kill(data_dir: Path) -> None:
     finally:
         assert bridge.stop() == 0
     assert ledger.acknowledged, "nothing was acknowledged"
+    # The kill came mid-stream, and exports were acknowledged again after the restart.
+    assert 400 <= acked_at_kill[0] < len(ledger.acknowledged), (acked_at_kill, len(ledger.acknowledged))
     assert ledger.acknowledged - stored == set(), "acknowledged but lost"
     assert count[0] == count[1] == len(stored)
-    assert time.monotonic() - started < 30

@@ -33,12 +33,20 @@ from decimal import Decimal
 from typing import Any
 
 from bridge import config
-from bridge.model import ModelCall, Rejected, clean_str, clean_value, safe_example, safe_reason, utf8
+from bridge.model import (
+    CONTROL_CHARS,
+    ModelCall,
+    Rejected,
+    clean_str,
+    clean_value,
+    safe_example,
+    safe_reason,
+    utf8,
+)
 
 __all__ = ["check_text", "safe_example", "safe_reason", "valid_id", "validate_call"]
 
 # C0 controls and DEL; free text may keep tab, newline and carriage return.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEX = re.compile(r"[0-9a-f]*")
 
@@ -83,7 +91,7 @@ def check_text(field: str, value: str | None, cap: int, *, free_text: bool = Fal
         raise Rejected(f"{field}: longer than {cap} characters ({len(value)})")
     if value.isascii() and value.isprintable():  # the usual case, decided in C: nothing to refuse
         return
-    if (_CONTROL_IN_TEXT if free_text else _CONTROL).search(value):
+    if (_CONTROL_IN_TEXT if free_text else CONTROL_CHARS).search(value):
         what = "a NUL character" if "\x00" in value else "a control character"
         raise Rejected(f"{field}: contains {what}")
     if not utf8(value):
@@ -188,8 +196,6 @@ def validate_call(call: ModelCall) -> ModelCall:
     check_text("workspace_cwd", ident.workspace_cwd, config.MAX_TEXT_CHARS, free_text=True)
     for field in _NAME_FIELDS:
         check_text(field, getattr(call, field), config.MAX_NAME_CHARS)
-    check_text("trace_id", call.trace_id, config.MAX_ID_CHARS)
-    check_text("span_id", call.span_id, config.MAX_ID_CHARS)
     check_text("event_id", call.event_id, config.MAX_ID_CHARS)
     check_text("dedup_key", call.dedup_key, config.MAX_DEDUP_KEY_CHARS)
     if not call.dedup_key:

@@ -174,6 +174,9 @@ def _check_applied(conn: psycopg.Connection, migration: Migration, recorded: str
 def _apply_objects(conn: psycopg.Connection, result: MigrationResult) -> None:
     files = object_files()
     recorded = recorded_objects(conn)
+    # Function bodies are checked against what exists as each file is applied, whatever the
+    # server's default: a wrong order or a stale reference fails here, not at first use.
+    conn.execute("SET LOCAL check_function_bodies = on")
     for obj in files:
         try:
             conn.execute(obj.sql)

@@ -347,7 +347,7 @@ class BatchWriter:
         if not isinstance(exc, psycopg.Error):
             return False
         if isinstance(exc, (psycopg.DataError, psycopg.IntegrityError)):
-            return True
+            return True  # also raised by psycopg itself, with no SQLSTATE (NUL in text)
         return (exc.sqlstate or "")[:2] in _SQLSTATE_REFUSED
 
     def _isolate(
