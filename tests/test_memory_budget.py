@@ -47,6 +47,11 @@ def test_budget_waits_then_refuses_and_never_admits_the_impossible() -> None:
         second.resize(2)
         assert budget.used == 2
     assert budget.used == 0
+    # Growing by 3 would fit the free space; a request of 11 never fits: refused for good,
+    # not "busy" (a retryable answer the exporter would repeat forever).
+    with budget.reserve(8) as third, pytest.raises(PayloadTooLarge):
+        third.resize(11)
+    assert budget.used == 0
 
 
 @pytest.mark.unit

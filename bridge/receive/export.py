@@ -46,12 +46,16 @@ class InflightBudget:
         if self._gauge is not None:
             self._gauge.set(used)
 
-    def _acquire(self, size: int, wait: float) -> None:
+    def fits(self, size: int) -> None:
+        """PayloadTooLarge (not retryable) for a request that could never fit the budget."""
         if size > self.limit:
             raise PayloadTooLarge(
                 f"request of {size // config.MIB} MiB decoded exceeds the in-flight memory budget of "
                 f"{self.limit // config.MIB} MiB (--max-inflight-mib); send smaller exports"
             )
+
+    def _acquire(self, size: int, wait: float) -> None:
+        self.fits(size)
         deadline = time.monotonic() + wait
         with self._cond:
             while self.used + size > self.limit:
@@ -83,6 +87,7 @@ class Reservation:
         self.size = size
 
     def resize(self, size: int) -> None:
+        self.budget.fits(size)  # the whole request, not only its growth
         if size > self.size:
             self.budget._acquire(size - self.size, self.budget.wait)
         elif size < self.size:

@@ -371,11 +371,12 @@ class OTLPHTTPServer:
         raw = self._read_body(environ)
         encoding = (environ.get("HTTP_CONTENT_ENCODING") or "identity").strip().lower()
         limit = self.limits.max_body_bytes
-        estimate = (
-            len(raw) if encoding in ("", "identity") else min(len(raw) * config.GZIP_ESTIMATE_FACTOR, limit)
-        )
+        if encoding in ("", "identity"):
+            reserve = len(raw)  # the body is the decoded bytes
+        else:  # the compressed body plus a guess at what it inflates to, corrected below
+            reserve = min(len(raw) * (1 + config.GZIP_ESTIMATE_FACTOR), len(raw) + limit, self.budget.limit)
         # Only a complete body takes budget: a slow or stalled client holds none.
-        with self.budget.reserve(min(len(raw) + estimate, self.budget.limit)) as reservation:
+        with self.budget.reserve(reserve) as reservation:
             body = decompress(raw, encoding, limit)
             if body is not raw:
                 del raw
