@@ -132,7 +132,8 @@ def build_grpc_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
         interceptors=[GrpcAuthInterceptor(auth)] if auth is not None and auth.enabled else None,
-        # Beyond this many queued + running exports gRPC answers RESOURCE_EXHAUSTED (retryable).
+        # Beyond this many queued + running exports gRPC itself answers RESOURCE_EXHAUSTED (no
+        # RetryInfo: the SDK exporters retry it, the spec does not promise it; docs/operations.md).
         maximum_concurrent_rpcs=4 * workers,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
