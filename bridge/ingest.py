@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+import psycopg
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from bridge import config
-from bridge.errors import Overloaded
+from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
 from bridge.model import Identity
@@ -109,6 +110,8 @@ class Ingestor:
                 result = future.result(timeout=self.write_timeout)
             except concurrent.futures.TimeoutError:
                 raise Overloaded(f"rows not committed within {self.write_timeout:.0f}s; retry") from None
+            except psycopg.Error as exc:  # a database error the writer did not classify: retryable
+                raise DatabaseUnavailable(f"database error: {exc}".strip()) from None
             written, duplicates = result.written, result.duplicates
             # Rows the database refused (the writer isolated them): rejected like any other.
             rejections = [*rejections, *result.rejected]

@@ -13,13 +13,11 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-import psycopg
 from google.protobuf.message import Message
 
 from bridge import config
 from bridge.errors import (
     BridgeError,
-    DatabaseUnavailable,
     NotFound,
     PayloadTooLarge,
     Permanent,
@@ -77,10 +75,7 @@ def _export_handler(
             with budget.reserve(len(raw)):
                 request = decode_protobuf(raw, message_type)
                 del raw
-                try:
-                    response = handle(request)
-                except psycopg.Error as exc:  # never UNKNOWN for a database problem
-                    raise DatabaseUnavailable(f"database error: {exc}".strip()) from None
+                response = handle(request)  # database trouble arrives as DatabaseUnavailable
         except BridgeError as exc:
             code = grpc_status(exc)
             metrics.requests.labels("grpc", signal, code.name.lower()).inc()

@@ -68,8 +68,3 @@ def grpc_server_credentials(s: TLSSettings) -> grpc.ServerCredentials:
         root_certificates=_read(s.client_ca_file) if s.client_ca_file is not None else None,
         require_client_auth=s.client_ca_file is not None,
     )
-
-
-def validate(s: TLSSettings) -> None:
-    """Fail at startup, with the file named, when the settings cannot serve TLS."""
-    server_ssl_context(s)
