@@ -1,0 +1,1 @@
+"""Reconciliation: what the providers billed, beside what telemetry saw (docs/reconcile.md)."""
