@@ -56,6 +56,13 @@ RETRY_AFTER_SECONDS = 5
 MAX_QUEUE_ROWS = 200_000
 MAX_BATCH_ROWS = 10_000
 WRITE_TIMEOUT_SECONDS = 30.0
+# Trace context (docs/sources.md): how long a span's identity waits for its descendants, and
+# a call for its ancestors. Parents are exported when they end: an agent turn's
+# invoke_agent after its last chat span, minutes later, not hours.
+TRACE_CONTEXT_WINDOW_SECONDS = 2 * 3600
+# How often the writer prunes trace context older than the window and re-completes the
+# traces whose context arrived lately (another bridge's commit may have raced this one's).
+TRACE_CONTEXT_MAINTENANCE_SECONDS = 60.0
 # How often the user→team directory is re-read.
 TEAMS_REFRESH_SECONDS = 30.0
 

@@ -20,7 +20,7 @@ from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.metrics import Metrics
 from bridge.model import Identity
 from bridge.pricing.pricer import Pricer
-from bridge.store.rows import to_row
+from bridge.store.rows import context_row, to_row
 from bridge.store.teams import TeamDirectory
 from bridge.store.writer import BatchWriter
 
@@ -32,6 +32,11 @@ class IdentityBinding(Protocol):
     """An authenticated identity (bridge.receive.auth.Principal) that overrides the payload's."""
 
     def apply(self, identity: Identity) -> None: ...
+
+    @property
+    def sender(self) -> str:
+        """Whose trace context this export's spans are: contexts never cross senders."""
+        ...
 
 
 _BOUND: contextvars.ContextVar[IdentityBinding | None] = contextvars.ContextVar(
@@ -92,6 +97,7 @@ class Ingestor:
         self.metrics.records_received.labels(signal).inc(mapped.records)
         rows = []
         binding = _BOUND.get()
+        sender = binding.sender if binding is not None else ""
         for call in mapped.calls:
             if binding is not None:  # before pricing: team price rules depend on the team
                 binding.apply(call.identity)
@@ -100,12 +106,13 @@ class Ingestor:
             costs = self.pricer.price(call)
             if costs.source == "none" and costs.estimation != "subscription":
                 self.metrics.count_unpriced(call.model)
-            rows.append(to_row(call, costs))
+            rows.append(to_row(call, costs, sender))
             self.metrics.model_calls.labels(signal, call.source).inc()
         rejections = [(r.reason, r.example) for r in mapped.rejections]
+        contexts = [context_row(ctx, sender) for ctx in mapped.contexts]
         written = duplicates = 0
-        if rows:
-            future = self.writer.submit(signal, rows, rejections)
+        if rows or contexts:
+            future = self.writer.submit(signal, rows, rejections, contexts)
             try:
                 result = future.result(timeout=self.write_timeout)
             except concurrent.futures.TimeoutError:

@@ -195,5 +195,36 @@ class ModelCall:
     finish_reasons: list[str] | None = None
     trace_id: str | None = None
     span_id: str | None = None
+    # The span a call's identity may be inherited from: a span's parent, a log record's span.
+    parent_span_id: str | None = None
     event_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# Identity and workspace fields a call inherits from its ancestor spans when it lacks them
+# (docs/sources.md "Trace context"); never tokens, cost, model or harness.
+INHERITED_FIELDS = (
+    "user_id",
+    "team",
+    "session_id",
+    "machine_id",
+    "environment",
+    "workspace_cwd",
+    "workspace_repo",
+    "workspace_branch",
+)
+
+
+@dataclass(slots=True)
+class SpanContext:
+    """A span of a GenAI trace as a link in its chain: its parent, and what descendants may inherit.
+
+    Recorded for spans that are not model calls (Copilot's `invoke_agent`, a framework's run
+    span) and for model-call spans with a parent (a log event of that call walks up through it).
+    Only the INHERITED_FIELDS of `identity` are read.
+    """
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    identity: Identity

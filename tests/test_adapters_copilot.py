@@ -64,7 +64,20 @@ def test_invoke_agent_totals_ignored_chat_span_is_the_call() -> None:
     assert call.tokens == Tokens(input=300, output=250, cache_read=1200, reasoning=64)
     assert (call.source, call.provider, call.model) == ("copilot", "github", "gpt-4o-2024-08-06")
     ident = call.identity
-    assert (ident.harness_name, ident.session_id, ident.user_id) == ("copilot", "a1b2c3d4-conv", "ivy")
+    # The OS login of the resource is not the user: the chat inherits invoke_agent's user.name.
+    assert (ident.harness_name, ident.session_id, ident.user_id) == ("copilot", "a1b2c3d4-conv", None)
+    assert call.parent_span_id == "b000000000000001"
+    links = {ctx.span_id: ctx for ctx in result.contexts}
+    assert links["b000000000000001"].identity.user_id == "ivy-gh"
+    assert links["b000000000000001"].parent_span_id is None
+    assert links["b000000000000002"].parent_span_id == "b000000000000001"  # the chat, as a link
+
+
+def test_the_resource_session_is_the_window_not_the_conversation() -> None:
+    chat = {k: v for k, v in CHAT.items() if k not in CONVERSATION}
+    resource = {**RESOURCE, "session.id": "window-1"}
+    call = only_call(map_traces(traces(resource, [span("chat gpt-4o", chat, "b000000000000006")])))
+    assert call.identity.session_id is None
 
 
 def test_inference_event_for_the_same_request_shares_the_span_key() -> None:

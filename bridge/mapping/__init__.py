@@ -6,6 +6,10 @@ rejected), or raising `Rejected`. The first adapter that claims a record decides
 specific harness adapters come before the generic GenAI conventions. Every call an adapter
 returns then passes `validate.validate_call` (nothing the database could refuse), so a bad
 value is a per-record rejection naming the field, never a failed batch.
+
+Spans also yield `SpanContext`s: the links of a GenAI trace and the identity each carries,
+so a call inherits the user, session or repository it lacks from an ancestor span, in the
+same export or a later one (bridge/store/writer.py, docs/sources.md "Trace context").
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from bridge.mapping import (
     semconv_events,
     vercel_ai,
 )
+from bridge.mapping.identity import ancestor_identity
 from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
-from bridge.mapping.validate import safe_example, safe_reason, validate_call
-from bridge.model import ModelCall, Rejected
+from bridge.mapping.validate import safe_example, safe_reason, validate_call, validate_context
+from bridge.model import INHERITED_FIELDS, ModelCall, Rejected, SpanContext
 
 R = TypeVar("R", SpanRecord, LogRecord)
 
@@ -50,6 +55,7 @@ class MappingResult:
 
     calls: list[ModelCall] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    contexts: list[SpanContext] = field(default_factory=list)
     ignored: int = 0
     records: int = 0
 
@@ -82,19 +88,25 @@ def _map_all(
     records: Iterable[R],
     adapters: list[tuple[Callable[[R], bool], Callable[[R], ModelCall | None]]],
     describe: Callable[[R], dict[str, Any]],
+    link: Callable[[R, ModelCall | None, bool, MappingResult], None],
 ) -> MappingResult:
     result = MappingResult()
     for record in records:
         result.records += 1
+        claimed = False
+        call: ModelCall | None = None
         for claims, map_one in adapters:
             if not claims(record):
                 continue
+            claimed = True
             try:
                 call = map_one(record)
                 if call is not None:
                     validate_call(call)
             except Rejected as exc:
                 result.rejections.append(Rejection(safe_reason(str(exc)), safe_example(describe(record))))
+                claimed = False  # a refused record is no link either
+                call = None
                 break
             if call is None:
                 result.ignored += 1
@@ -103,7 +115,38 @@ def _map_all(
             break
         else:
             result.ignored += 1
+        link(record, call, claimed, result)
     return result
+
+
+def _link_span(span: SpanRecord, call: ModelCall | None, claimed: bool, result: MappingResult) -> None:
+    """Record the span as a trace-context link: a call's parent, and what it offers descendants.
+
+    Kept: calls with a parent (an event of the call walks up through them); claimed non-call
+    spans (invoke_agent, execute_tool) with a parent or identity of their own; unclaimed
+    spans only when they carry identity themselves (a framework's run span), so an unrelated
+    service's HTTP spans are never stored.
+    """
+    parent = span.parent_span_id or None
+    if call is not None:
+        if call.trace_id != span.trace_id or call.span_id != span.span_id:
+            return  # an adapter that keys the call on something else: not this span's row
+        call.parent_span_id = parent
+        if parent is None:
+            return
+    offered = ancestor_identity(span.attrs)
+    offers = any(getattr(offered, name) for name in INHERITED_FIELDS)
+    if call is None and not offers and not (claimed and parent):
+        return
+    ctx = validate_context(SpanContext(span.trace_id, span.span_id, parent, offered))
+    if ctx is not None:
+        result.contexts.append(ctx)
+
+
+def _link_log(log: LogRecord, call: ModelCall | None, claimed: bool, result: MappingResult) -> None:
+    """A call from a log record inherits through the span it was emitted in, if any."""
+    if call is not None and call.trace_id and call.span_id:
+        call.parent_span_id = call.span_id
 
 
 def _describe_span(span: SpanRecord) -> dict[str, Any]:
@@ -115,8 +158,8 @@ def _describe_log(log: LogRecord) -> dict[str, Any]:
 
 
 def map_traces(request: ExportTraceServiceRequest) -> MappingResult:
-    return _map_all(iter_spans(request), SPAN_ADAPTERS, _describe_span)
+    return _map_all(iter_spans(request), SPAN_ADAPTERS, _describe_span, _link_span)
 
 
 def map_logs(request: ExportLogsServiceRequest) -> MappingResult:
-    return _map_all(iter_logs(request), LOG_ADAPTERS, _describe_log)
+    return _map_all(iter_logs(request), LOG_ADAPTERS, _describe_log, _link_log)

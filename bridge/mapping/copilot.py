@@ -6,14 +6,18 @@ wrapping `chat {model}` spans (one per LLM request) and `execute_tool` / `execut
 The `gen_ai.client.inference.operation.details` event for the same request carries the same
 `gen_ai.response.id`, so the generic event adapter lands it on the span's row.
 
-Chat spans carry no user: identity capture puts `user.name` on `invoke_agent` only and the OS
-user on the resource (`process.user.name`), used here after the shared precedence.
+Chat spans carry no user, session, repository or branch: with identity capture on, Copilot puts
+`user.name` (the GitHub login), `gen_ai.conversation.id` and the git remote/branch on the
+`invoke_agent` span only, so a chat row inherits them from it through the trace context
+(docs/sources.md "Trace context"), whichever arrives first. The resource's `session.id` is the
+VS Code *window* and `process.user.name` the OS login: neither is taken for a chat row, or it
+would hide the conversation and the GitHub user its invoke_agent names.
 """
 
 from __future__ import annotations
 
 from bridge.mapping.attributes import has_prefix, text
-from bridge.mapping.identity import harness_from_service
+from bridge.mapping.identity import conversation_session, harness_from_service
 from bridge.mapping.records import SpanRecord
 from bridge.mapping.semconv import map_genai_span
 from bridge.model import ModelCall
@@ -31,10 +35,7 @@ def claims(span: SpanRecord) -> bool:
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:
-    return map_genai_span(
-        span,
-        source=SOURCE,
-        default_harness=HARNESS,
-        user_fallback=("user.name", "process.user.name"),
-        session_fallback=("copilot_chat.session_id", "copilot_chat.chat_session_id"),
-    )
+    call = map_genai_span(span, source=SOURCE, default_harness=HARNESS, user_fallback=("user.name",))
+    if call is not None:  # the conversation, from the span itself or its invoke_agent; never the window
+        conversation_session(call.identity, span.attrs)
+    return call

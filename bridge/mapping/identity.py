@@ -75,6 +75,54 @@ def identity(
     )
 
 
+# Where an ancestor span (Copilot's `invoke_agent`, an agent framework's run span) names who
+# and where: the shared precedence first, then spellings seen on parents only.
+ANCESTOR_USER_KEYS = (*USER_KEYS, "user.name")
+ANCESTOR_SESSION_KEYS = (*SESSION_KEYS, "copilot_chat.session_id", "copilot_chat.chat_session_id")
+ANCESTOR_REPO_KEYS = (
+    "agent.workspace.repo",
+    "vcs.repository.url.full",
+    "vcs.repository.name",
+    "github.copilot.git.repository",
+    "copilot_chat.repo.remote_url",  # Copilot Chat's legacy spelling of the same remote URL
+)
+ANCESTOR_BRANCH_KEYS = (
+    "agent.workspace.branch",
+    "vcs.ref.head.name",
+    "github.copilot.git.branch",
+    "copilot_chat.repo.head_branch_name",
+)
+
+
+def ancestor_identity(attrs: Attributes) -> Identity:
+    """What a span offers its descendants: the inheritable fields of its own attributes.
+
+    Only the span's attributes, not its resource: a descendant from the same process already
+    read the resource itself, and a resource-wide value must not outrank a parent's own.
+    """
+    return Identity(
+        user_id=text(attrs, *ANCESTOR_USER_KEYS),
+        team=text(attrs, "agent.user.team"),
+        machine_id=text(attrs, "agent.machine.id"),
+        session_id=text(attrs, *ANCESTOR_SESSION_KEYS),
+        environment=text(attrs, *ENVIRONMENT_KEYS),
+        workspace_cwd=text(attrs, "agent.workspace.cwd"),
+        workspace_repo=text(attrs, *ANCESTOR_REPO_KEYS),
+        workspace_branch=text(attrs, *ANCESTOR_BRANCH_KEYS),
+    )
+
+
+# Harnesses whose resource `session.id` names a window or process, not a conversation: their
+# calls take the session from the record itself, or inherit it from an ancestor span.
+WINDOW_SESSION_HARNESSES = frozenset({"copilot"})
+
+
+def conversation_session(ident: Identity, record_attrs: Attributes) -> None:
+    """For WINDOW_SESSION_HARNESSES, the session is the record's own conversation id (or none)."""
+    if ident.harness_name in WINDOW_SESSION_HARNESSES:
+        ident.session_id = text(record_attrs, *ANCESTOR_SESSION_KEYS)
+
+
 def usd(attrs: Attributes, *keys: str) -> Decimal | None:
     """A reported dollar amount, exact: the string form of the double, never its binary value."""
     try:

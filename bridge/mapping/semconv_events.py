@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bridge.mapping.attributes import text
 from bridge.mapping.common import log_call, log_hash_key
-from bridge.mapping.identity import identity, reported_cost
+from bridge.mapping.identity import conversation_session, identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import LogRecord
 from bridge.mapping.semconv import (
@@ -52,7 +52,7 @@ def map_log(record: LogRecord) -> ModelCall | None:
     if not model:
         raise Rejected("log record has gen_ai usage but no gen_ai.request.model or gen_ai.response.model")
     error = text(attrs, "error.type")
-    return log_call(
+    call = log_call(
         record,
         source=SOURCE,
         dedup_key=dedup_key(record),
@@ -71,3 +71,5 @@ def map_log(record: LogRecord) -> ModelCall | None:
         finish=attrs.get("gen_ai.response.finish_reasons"),
         event_id=text(record.attrs, *EVENT_ID_KEYS),
     )
+    conversation_session(call.identity, record.attrs)  # Copilot's event: not the window's session
+    return call

@@ -35,8 +35,10 @@ from typing import Any
 from bridge import config
 from bridge.model import (
     CONTROL_CHARS,
+    INHERITED_FIELDS,
     ModelCall,
     Rejected,
+    SpanContext,
     clean_str,
     clean_value,
     safe_example,
@@ -44,7 +46,7 @@ from bridge.model import (
     utf8,
 )
 
-__all__ = ["check_text", "safe_example", "safe_reason", "valid_id", "validate_call"]
+__all__ = ["check_text", "safe_example", "safe_reason", "valid_id", "validate_call", "validate_context"]
 
 # C0 controls and DEL; free text may keep tab, newline and carriage return.
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -208,3 +210,30 @@ def validate_call(call: ModelCall) -> ModelCall:
     if _needs_cleaning(call.attributes):
         call.attributes = clean_value(call.attributes)
     return call
+
+
+def validate_context(ctx: SpanContext) -> SpanContext | None:
+    """A span context fit to store, or None when its ids are not valid trace-context ids.
+
+    A context is not a call: a field the database could refuse (too long, a control
+    character, the dashboards' All value) is dropped, so it is simply not inherited, instead
+    of rejecting anything. Inherited values therefore pass the same checks as a call's own.
+    """
+    if not valid_id(ctx.trace_id, 16) or not valid_id(ctx.span_id, 8):
+        return None
+    if ctx.parent_span_id is not None and not valid_id(ctx.parent_span_id, 8):
+        ctx.parent_span_id = None
+    ident = ctx.identity
+    for name in INHERITED_FIELDS:
+        value = getattr(ident, name)
+        if value is None:
+            continue
+        free = name == "workspace_cwd"  # a path, as on a call
+        try:
+            check_text(name, value, config.MAX_TEXT_CHARS if free else config.MAX_NAME_CHARS, free_text=free)
+        except Rejected:
+            setattr(ident, name, None)
+            continue
+        if value == config.ALL_SENTINEL or value == "unknown":
+            setattr(ident, name, None)
+    return ctx

@@ -62,6 +62,11 @@ class Principal:
     def bound(self) -> bool:
         return self.team is not None
 
+    @property
+    def sender(self) -> str:
+        """The key that keeps this token's trace context apart from every other sender's."""
+        return f"{self.name or ''}/{self.team or ''}/{self.user or ''}"
+
     def apply(self, identity: Identity) -> None:
         """Overwrite the payload's identity with the bound one (team always; user/environment when set)."""
         if self.team is not None:

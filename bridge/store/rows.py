@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # keep this module light: reprice's CLI imports it at start-up
-    from bridge.model import ModelCall
+    from bridge.model import ModelCall, SpanContext
     from bridge.pricing.pricer import Costs
 
 # What pricing decides; also what a later copy of a call may complete (see writer.py).
@@ -62,10 +62,48 @@ COLUMNS: tuple[str, ...] = (
     "attributes",
 )
 
+# Staged beside each row, never stored in agent_spend_logs: where its identity may be
+# inherited from (the parent span) and who sent it (contexts of another sender never apply).
+STAGING_EXTRAS: tuple[str, ...] = ("parent_span_id", "sender")
+# A trace_spans row (schema/migrations/0009_trace_context.sql), in COPY order.
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "sender",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "user_id",
+    "team",
+    "session_id",
+    "machine_id",
+    "environment",
+    "workspace_cwd",
+    "workspace_repo",
+    "workspace_branch",
+)
+
 UNKNOWN = "unknown"
 
 
-def to_row(call: ModelCall, costs: Costs) -> tuple[Any, ...]:
+def context_row(ctx: SpanContext, sender: str = "") -> tuple[Any, ...]:
+    ident = ctx.identity
+    return (
+        sender,
+        ctx.trace_id,
+        ctx.span_id,
+        ctx.parent_span_id,
+        ident.user_id,
+        ident.team,
+        ident.session_id,
+        ident.machine_id,
+        ident.environment,
+        ident.workspace_cwd,
+        ident.workspace_repo,
+        ident.workspace_branch,
+    )
+
+
+def to_row(call: ModelCall, costs: Costs, sender: str = "") -> tuple[Any, ...]:
+    """COLUMNS, then STAGING_EXTRAS."""
     ident = call.identity
     tokens = call.tokens
     return (
@@ -114,4 +152,6 @@ def to_row(call: ModelCall, costs: Costs) -> tuple[Any, ...]:
         call.stop_reason,
         call.finish_reasons,
         json.dumps(call.attributes, default=str, ensure_ascii=False),
+        call.parent_span_id,
+        sender,
     )

@@ -13,6 +13,12 @@ writes each submission alone, and bisects a submission that still fails down to 
 the database refuses. Everything else is committed; each refused row goes back to its own
 sender as a rejection (`WriteResult.rejected`, reported in partial_success). Only
 connection-level errors mark the database down and answer retryable; a refused row never does.
+
+Trace context (docs/sources.md): the same transaction stores the request's span contexts in
+trace_spans, fills what each staged call lacks from its ancestors (`trace_inherited`), records
+calls still lacking a user, session or repository in trace_waiting, and completes stored calls
+of the traces whose context just arrived (`trace_context_complete`). Every `maintenance`
+seconds the thread prunes both tables to the window and re-completes recent traces.
 """
 
 from __future__ import annotations
@@ -35,18 +41,79 @@ from bridge import config
 from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
 from bridge.model import safe_example, safe_reason
-from bridge.store.rows import COLUMNS, COST_COLUMNS
+from bridge.store.rows import COLUMNS, CONTEXT_COLUMNS, COST_COLUMNS, STAGING_EXTRAS
 
 log = logging.getLogger(__name__)
 
 _COLS = ", ".join(COLUMNS)
 _SELECT = ", ".join("COALESCE(s.team, u.team, 'unknown')" if c == "team" else f"s.{c}" for c in COLUMNS)
 # `ord` is the row's position in the batch: the first copy of a call to arrive is the one stored.
+_STAGED = ", ".join((*COLUMNS, "ord", *STAGING_EXTRAS))
 CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS staging_calls AS"
-    f" SELECT {_COLS}, 0::bigint AS ord FROM agent_spend_logs WITH NO DATA"
+    f" SELECT {_COLS}, 0::bigint AS ord, NULL::text AS parent_span_id, NULL::text AS sender"
+    " FROM agent_spend_logs WITH NO DATA"
 )
+_CTX_COLS = ", ".join(CONTEXT_COLUMNS)
+CREATE_STAGING_SPANS = (
+    f"CREATE TEMP TABLE IF NOT EXISTS staging_spans AS SELECT {_CTX_COLS} FROM trace_spans WITH NO DATA"
+)
+# The first copy of a span's context wins, as for calls; the traces that gained a span are
+# the ones whose waiting calls may now be completed.
+INSERT_SPANS = f"""
+    INSERT INTO trace_spans ({_CTX_COLS})
+    SELECT DISTINCT ON (sender, trace_id, span_id) {_CTX_COLS} FROM staging_spans
+    ORDER BY sender, trace_id, span_id
+    ON CONFLICT (sender, trace_id, span_id) DO NOTHING
+    RETURNING trace_id
+"""
+# Staged calls with a parent that lack an inheritable field take it from their nearest
+# ancestor already stored (this batch's contexts included). A NULL team is resolved from
+# `users` at insert, so a filled user brings its team.
+_LACKS = """(s.user_id = 'unknown' OR s.team IS NULL OR s.team = 'unknown' OR s.environment = 'unknown'
+    OR s.session_id IS NULL OR s.machine_id IS NULL OR s.workspace_cwd IS NULL
+    OR s.workspace_repo IS NULL OR s.workspace_branch IS NULL)"""
+FILL_STAGING = f"""
+    UPDATE staging_calls s SET
+        user_id = CASE WHEN s.user_id = 'unknown' THEN COALESCE(i.user_id, s.user_id) ELSE s.user_id END,
+        team = CASE WHEN s.team IS NULL OR s.team = 'unknown' THEN COALESCE(i.team, s.team) ELSE s.team END,
+        environment = CASE WHEN s.environment = 'unknown' THEN COALESCE(i.environment, s.environment)
+                           ELSE s.environment END,
+        session_id = COALESCE(s.session_id, i.session_id),
+        machine_id = COALESCE(s.machine_id, i.machine_id),
+        workspace_cwd = COALESCE(s.workspace_cwd, i.workspace_cwd),
+        workspace_repo = COALESCE(s.workspace_repo, i.workspace_repo),
+        workspace_branch = COALESCE(s.workspace_branch, i.workspace_branch)
+    FROM (
+        SELECT array_agg(dedup_key) AS k, array_agg(sender) AS se, array_agg(trace_id) AS t,
+               array_agg(parent_span_id) AS p
+        FROM staging_calls s WHERE s.parent_span_id IS NOT NULL AND s.trace_id IS NOT NULL AND {_LACKS}
+    ) a CROSS JOIN LATERAL trace_inherited(a.k, a.se, a.t, a.p) i
+    WHERE s.dedup_key = i.dedup_key
+"""
+# New rows that still lack a user, session or repository wait for an ancestor to arrive.
+INSERT_WAITING = """
+    INSERT INTO trace_waiting (dedup_key, sender, trace_id, parent_span_id)
+    SELECT DISTINCT ON (dedup_key) dedup_key, sender, trace_id, parent_span_id FROM staging_calls
+    WHERE dedup_key = ANY (%s) AND parent_span_id IS NOT NULL AND trace_id IS NOT NULL
+      AND (user_id = 'unknown' OR session_id IS NULL OR workspace_repo IS NULL)
+    ORDER BY dedup_key, ord
+    ON CONFLICT (dedup_key) DO NOTHING
+"""
+COMPLETE_TRACES = "SELECT trace_context_complete(%s)"
+PRUNE_CONTEXT = (
+    "DELETE FROM trace_spans WHERE seen_at < now() - make_interval(secs => %(window)s)",
+    "DELETE FROM trace_waiting WHERE seen_at < now() - make_interval(secs => %(window)s)",
+)
+# Traces that gained context since the last maintenance (plus a margin): a call committed by
+# another bridge while this one committed its parent is completed here.
+RECENT_TRACES = """
+    SELECT coalesce(array_agg(DISTINCT trace_id), '{}') FROM trace_spans
+    WHERE seen_at >= now() - make_interval(secs => %s)
+"""
 _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+_NCOLS = len(COLUMNS)
+_PARENT = _NCOLS + STAGING_EXTRAS.index("parent_span_id")
 
 
 def _completes(old: str, new: str, new_team: str) -> str:
@@ -132,11 +199,12 @@ class WriteResult:
 
 @dataclass(slots=True)
 class _Part:
-    """What one transaction writes: rows and rejections of one signal."""
+    """What one transaction writes: rows, rejections and span contexts of one signal."""
 
     signal: str
     rows: list[tuple[Any, ...]]
     rejections: list[Refusal]
+    contexts: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 _SQLSTATE_REFUSED = ("22", "23", "54")  # data exception, integrity violation, program limit
@@ -167,7 +235,12 @@ class Submission:
     signal: str
     rows: list[tuple[Any, ...]]
     rejections: list[Refusal]
+    contexts: list[tuple[Any, ...]] = field(default_factory=list)
     future: Future[WriteResult] = field(default_factory=Future)
+
+
+def _part(sub: Submission) -> _Part:
+    return _Part(sub.signal, sub.rows, sub.rejections, sub.contexts)
 
 
 def _minute(now: datetime) -> datetime:
@@ -185,12 +258,17 @@ class BatchWriter:
         max_queue_rows: int = config.MAX_QUEUE_ROWS,
         max_batch_rows: int = config.MAX_BATCH_ROWS,
         retry_interval: float = 1.0,
+        context_window: float = config.TRACE_CONTEXT_WINDOW_SECONDS,
+        maintenance_interval: float = config.TRACE_CONTEXT_MAINTENANCE_SECONDS,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
         self.max_queue_rows = max_queue_rows
         self.max_batch_rows = max_batch_rows
         self.retry_interval = retry_interval
+        self.context_window = context_window
+        self.maintenance_interval = maintenance_interval
+        self._next_maintenance = time.monotonic() + maintenance_interval
         self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._pending_rows = 0
         self._lock = threading.Lock()
@@ -205,20 +283,27 @@ class BatchWriter:
         self._thread.start()
 
     def submit(
-        self, signal: str, rows: list[tuple[Any, ...]], rejections: list[tuple[str, dict[str, Any]]]
+        self,
+        signal: str,
+        rows: list[tuple[Any, ...]],
+        rejections: list[tuple[str, dict[str, Any]]],
+        contexts: list[tuple[Any, ...]] | None = None,
     ) -> Future[WriteResult]:
+        """Queue one request's rows (COLUMNS + STAGING_EXTRAS), rejections and span contexts."""
+        contexts = contexts or []
+        weight = len(rows) + len(contexts)  # a span context is a row too, of trace_spans
         if self._stopping:
             raise Overloaded("the bridge is shutting down")
-        if rows and not self.database_up:
+        if weight and not self.database_up:
             raise DatabaseUnavailable("the database is unreachable; retry later")
         with self._lock:
-            if rows and self._pending_rows + len(rows) > self.max_queue_rows:
+            if weight and self._pending_rows + weight > self.max_queue_rows:
                 raise Overloaded(
                     f"write queue is full ({self._pending_rows} rows waiting, limit {self.max_queue_rows})"
                 )
-            self._pending_rows += len(rows)
+            self._pending_rows += weight
             self.metrics.queue_depth.set(self._pending_rows)
-        submission = Submission(signal, rows, rejections)
+        submission = Submission(signal, rows, rejections, contexts)
         self._queue.put(submission)
         return submission.future
 
@@ -239,6 +324,7 @@ class BatchWriter:
                 self.database_url, connect_timeout=5, application_name="agent-spend-bridge"
             )
             self._conn.execute(CREATE_STAGING)
+            self._conn.execute(CREATE_STAGING_SPANS)
             self._conn.commit()
         except psycopg.Error as exc:
             log.warning("database unavailable: %s", exc)
@@ -261,6 +347,7 @@ class BatchWriter:
             except queue.Empty:
                 if not self.database_up:
                     self._try_connect()  # recover without waiting for traffic
+                self._maybe_maintain()
         if first is None:
             return [], True
         batch, rows, stop = [first], len(first.rows), False
@@ -273,7 +360,7 @@ class BatchWriter:
                 stop = True
                 break
             batch.append(more)
-            rows += len(more.rows)
+            rows += len(more.rows) + len(more.contexts)
         return batch, stop
 
     def _run(self) -> None:
@@ -281,6 +368,7 @@ class BatchWriter:
             batch, stop = self._next_batch()
             if batch:
                 self._write(batch)
+                self._maybe_maintain()
             if stop:
                 # Drain anything queued behind the stop marker so no accepted request hangs.
                 rest = []
@@ -292,9 +380,28 @@ class BatchWriter:
                     self._write(rest)
                 return
 
+    def _maybe_maintain(self) -> None:
+        """Prune trace context to the window and re-complete recent traces, when due."""
+        now = time.monotonic()
+        if now < self._next_maintenance or not self.database_up or self._conn is None:
+            return
+        self._next_maintenance = now + self.maintenance_interval
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                for statement in PRUNE_CONTEXT:
+                    cur.execute(statement, {"window": self.context_window})
+                cur.execute(RECENT_TRACES, (2 * self.maintenance_interval,))
+                row = cur.fetchone()
+                traces = row[0] if row else []
+                if traces:
+                    cur.execute(COMPLETE_TRACES, (traces,))
+        except psycopg.Error as exc:  # maintenance only: the next round retries
+            log.warning("trace context maintenance failed: %s", exc)
+
     def _write(self, batch: list[Submission]) -> None:
         started = time.perf_counter()
         rows = [row for sub in batch for row in sub.rows]
+        weight = len(rows) + sum(len(sub.contexts) for sub in batch)
         refused: dict[int, list[Refusal]] = {}
         try:
             if not self._try_connect():
@@ -302,7 +409,7 @@ class BatchWriter:
             assert self._conn is not None
             conn = self._conn
             try:
-                inserted = self._insert(conn, [_Part(s.signal, s.rows, s.rejections) for s in batch])
+                inserted = self._insert(conn, [_part(s) for s in batch])
             except Exception as exc:
                 if not self._refused(conn, exc):
                     raise
@@ -323,7 +430,7 @@ class BatchWriter:
             return
         finally:
             with self._lock:
-                self._pending_rows -= len(rows)
+                self._pending_rows -= weight
                 self.metrics.queue_depth.set(self._pending_rows)
         self.metrics.batch_latency.observe(time.perf_counter() - started)
         self.metrics.batch_rows.observe(len(rows))
@@ -358,15 +465,15 @@ class BatchWriter:
         for i, sub in enumerate(batch):
             if len(batch) > 1:
                 try:
-                    inserted |= self._insert(conn, [_Part(sub.signal, sub.rows, sub.rejections)])
+                    inserted |= self._insert(conn, [_part(sub)])
                     continue
                 except Exception as exc:
                     if not self._refused(conn, exc):
                         raise
             bad = refused.setdefault(i, [])
             inserted |= self._bisect(conn, sub.signal, sub.rows, bad)
-            try:  # the submission's own rejections and the refused rows, counted like any rejection
-                self._insert(conn, [_Part(sub.signal, [], sub.rejections + bad)])
+            try:  # its rejections, the refused rows (counted like any rejection), its span contexts
+                self._insert(conn, [_Part(sub.signal, [], sub.rejections + bad, sub.contexts)])
             except Exception as exc:
                 if not self._refused(conn, exc):
                     raise
@@ -402,19 +509,36 @@ class BatchWriter:
             sub.future.set_exception(exc)
 
     def _insert(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
-        """One transaction: every part's rows through the staging table, and their stats."""
+        """One transaction: span contexts, every part's rows through the staging table, their stats."""
         rows = [row for part in parts for row in part.rows]
+        contexts = [ctx for part in parts for ctx in part.contexts]
         with conn.transaction(), conn.cursor() as cur:
             inserted: set[str] = set()
+            traces: set[str] = set()
+            if contexts:
+                cur.execute("TRUNCATE staging_spans")
+                with cur.copy(f"COPY staging_spans ({_CTX_COLS}) FROM STDIN") as copy:
+                    for ctx in contexts:
+                        copy.write_row(ctx)
+                cur.execute(INSERT_SPANS)
+                traces = {trace for (trace,) in cur.fetchall()}
             if rows:
                 cur.execute("TRUNCATE staging_calls")
-                with cur.copy(f"COPY staging_calls ({_COLS}, ord) FROM STDIN") as copy:
+                parented = False
+                with cur.copy(f"COPY staging_calls ({_STAGED}) FROM STDIN") as copy:
                     for ord_, row in enumerate(rows):
-                        copy.write_row((*row, ord_))
+                        copy.write_row((*row[:_NCOLS], ord_, *row[_NCOLS:]))
+                        parented = parented or row[_PARENT] is not None
+                if parented:
+                    cur.execute(FILL_STAGING)
                 cur.execute(INSERT_FROM_STAGING)
                 inserted = {key for key, is_new in cur.fetchall() if is_new}
                 if len(inserted) < len(rows) and len({row[0] for row in rows}) < len(rows):
                     cur.execute(COMPLETE_FROM_STAGING)  # several copies of a call in this batch
+                if parented and inserted:
+                    cur.execute(INSERT_WAITING, (list(inserted),))
+            if traces:
+                cur.execute(COMPLETE_TRACES, (sorted(traces),))
             self._record_stats(cur, parts, inserted)
         return inserted
 
