@@ -5,8 +5,8 @@ compared lower-cased and trimmed; a UTF-8 BOM, extra columns and column order do
 matter; a header with tabs and no commas is read as TSV):
 
 Anthropic Console usage and cost exports, OpenAI usage (activity) and cost exports:
-`FORMATS` below lists, per format, the header names accepted for each field (the first one
-found wins) and the fields that must be present; docs/reconcile.md shows them as a table.
+`FORMATS` below lists, per format, the header names accepted for each field (in a row, the
+first of them with a value wins) and the fields that must be present; docs/reconcile.md shows them as a table.
 
 Tokens are stored in disjoint buckets as the API pulls store them. Counts written as
 "59200.0" are accepted when whole. A row whose figures are all blank (OpenAI exports list
@@ -139,16 +139,15 @@ class ImportResult:
     lines: int
 
 
-def detect(header: Sequence[str]) -> tuple[CsvFormat, dict[str, int]]:
-    """The export format a header row names, and each field's column index."""
+def detect(header: Sequence[str]) -> tuple[CsvFormat, dict[str, list[int]]]:
+    """The export format a header row names, and each field's column indexes (preferred first)."""
     names = [h.strip().lower() for h in header]
     for fmt in FORMATS:
-        columns: dict[str, int] = {}
+        columns: dict[str, list[int]] = {}
         for field, accepted in fmt.fields.items():
-            for name in accepted:
-                if name in names:
-                    columns[field] = names.index(name)
-                    break
+            found = [names.index(name) for name in accepted if name in names]
+            if found:
+                columns[field] = found
         if all(field in columns for field in fmt.required):
             return fmt, columns
     accepted_lines = "; ".join(
@@ -159,17 +158,28 @@ def detect(header: Sequence[str]) -> tuple[CsvFormat, dict[str, int]]:
 
 
 class _Row:
-    def __init__(self, values: list[str], columns: dict[str, int], header: list[str], line: int) -> None:
+    def __init__(
+        self, values: list[str], columns: dict[str, list[int]], header: list[str], line: int
+    ) -> None:
         self.values, self.columns, self.header, self.line = values, columns, header, line
 
+    def _index(self, field: str) -> int | None:
+        """The field's first column with a value in this row (else its first column)."""
+        indexes = self.columns.get(field, [])
+        for index in indexes:
+            if index < len(self.values) and self.values[index].strip():
+                return index
+        return indexes[0] if indexes else None
+
     def text(self, field: str) -> str:
-        index = self.columns.get(field)
+        index = self._index(field)
         if index is None or index >= len(self.values):
             return ""
         return self.values[index].strip()
 
     def fail(self, field: str, problem: str) -> CsvFormatError:
-        column = self.header[self.columns[field]].strip() if field in self.columns else field
+        index = self._index(field)
+        column = self.header[index].strip() if index is not None else field
         return CsvFormatError(f"line {self.line}, column {column!r}: {problem}")
 
     def count(self, field: str) -> int:
