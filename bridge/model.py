@@ -215,6 +215,15 @@ INHERITED_FIELDS = (
 )
 
 
+def lacks_key_identity(call: ModelCall) -> bool:
+    """No user, session or repository: the dimensions worth waiting for an ancestor to supply.
+
+    A call that has all three is filled (branch, cwd, machine...) only from ancestors already
+    stored; one that lacks any waits for them (the writer's trace_waiting)."""
+    ident = call.identity
+    return not ident.user_id or ident.user_id == "unknown" or not ident.session_id or not ident.workspace_repo
+
+
 @dataclass(slots=True)
 class SpanContext:
     """A span of a GenAI trace as a link in its chain: its parent, and what descendants may inherit.

@@ -36,7 +36,7 @@ from bridge.mapping import (
 from bridge.mapping.identity import ancestor_identity
 from bridge.mapping.records import LogRecord, SpanRecord, iter_logs, iter_spans
 from bridge.mapping.validate import safe_example, safe_reason, validate_call, validate_context
-from bridge.model import INHERITED_FIELDS, ModelCall, Rejected, SpanContext
+from bridge.model import INHERITED_FIELDS, ModelCall, Rejected, SpanContext, lacks_key_identity
 
 R = TypeVar("R", SpanRecord, LogRecord)
 
@@ -122,17 +122,17 @@ def _map_all(
 def _link_span(span: SpanRecord, call: ModelCall | None, claimed: bool, result: MappingResult) -> None:
     """Record the span as a trace-context link: a call's parent, and what it offers descendants.
 
-    Kept: calls with a parent (an event of the call walks up through them); claimed non-call
-    spans (invoke_agent, execute_tool) with a parent or identity of their own; unclaimed
-    spans only when they carry identity themselves (a framework's run span), so an unrelated
-    service's HTTP spans are never stored.
+    Kept: claimed non-call spans (invoke_agent, execute_tool) with a parent or identity of
+    their own; unclaimed spans only when they carry identity themselves (a framework's run
+    span), so an unrelated service's HTTP spans are never stored; and calls that lack a user,
+    session or repository, as the link an event of the same call walks up through.
     """
     parent = span.parent_span_id or None
     if call is not None:
         if call.trace_id != span.trace_id or call.span_id != span.span_id:
             return  # an adapter that keys the call on something else: not this span's row
         call.parent_span_id = parent
-        if parent is None:
+        if parent is None or not lacks_key_identity(call):
             return
     offered = ancestor_identity(span.attrs)
     offers = any(getattr(offered, name) for name in INHERITED_FIELDS)

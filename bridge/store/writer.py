@@ -67,12 +67,10 @@ INSERT_SPANS = f"""
     ON CONFLICT (sender, trace_id, span_id) DO NOTHING
     RETURNING trace_id
 """
-# Staged calls with a parent that lack an inheritable field take it from their nearest
-# ancestor already stored (this batch's contexts included). A NULL team is resolved from
-# `users` at insert, so a filled user brings its team.
-_LACKS = """(s.user_id = 'unknown' OR s.team IS NULL OR s.team = 'unknown' OR s.environment = 'unknown'
-    OR s.session_id IS NULL OR s.machine_id IS NULL OR s.workspace_cwd IS NULL
-    OR s.workspace_repo IS NULL OR s.workspace_branch IS NULL)"""
+# Staged calls with a parent that lack a user, session or repository (model.lacks_key_identity)
+# take every missing field from their nearest ancestors already stored (this batch's contexts
+# included). A NULL team is resolved from `users` at insert, so a filled user brings its team.
+_LACKS = "(s.user_id = 'unknown' OR s.session_id IS NULL OR s.workspace_repo IS NULL)"
 FILL_STAGING = f"""
     UPDATE staging_calls s SET
         user_id = CASE WHEN s.user_id = 'unknown' THEN COALESCE(i.user_id, s.user_id) ELSE s.user_id END,
@@ -96,7 +94,7 @@ INSERT_WAITING = """
     INSERT INTO trace_waiting (dedup_key, sender, trace_id, parent_span_id)
     SELECT DISTINCT ON (dedup_key) dedup_key, sender, trace_id, parent_span_id FROM staging_calls
     WHERE dedup_key = ANY (%s) AND parent_span_id IS NOT NULL AND trace_id IS NOT NULL
-      AND (user_id = 'unknown' OR session_id IS NULL OR workspace_repo IS NULL)
+      AND (user_id = 'unknown' OR session_id IS NULL OR workspace_repo IS NULL)  -- after the fill
     ORDER BY dedup_key, ord
     ON CONFLICT (dedup_key) DO NOTHING
 """
@@ -114,6 +112,12 @@ RECENT_TRACES = """
 _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 _NCOLS = len(COLUMNS)
 _PARENT = _NCOLS + STAGING_EXTRAS.index("parent_span_id")
+_USER, _SESSION, _REPO = (COLUMNS.index(c) for c in ("user_id", "session_id", "workspace_repo"))
+
+
+def _lacks(row: tuple[Any, ...]) -> bool:
+    """model.lacks_key_identity, on a row: only such rows are filled or wait."""
+    return row[_USER] == "unknown" or row[_SESSION] is None or row[_REPO] is None
 
 
 def _completes(old: str, new: str, new_team: str) -> str:
@@ -528,7 +532,7 @@ class BatchWriter:
                 with cur.copy(f"COPY staging_calls ({_STAGED}) FROM STDIN") as copy:
                     for ord_, row in enumerate(rows):
                         copy.write_row((*row[:_NCOLS], ord_, *row[_NCOLS:]))
-                        parented = parented or row[_PARENT] is not None
+                        parented = parented or (row[_PARENT] is not None and _lacks(row))
                 if parented:
                     cur.execute(FILL_STAGING)
                 cur.execute(INSERT_FROM_STAGING)
