@@ -3,7 +3,7 @@
 This package is the only place that imports click: each command parses its options, calls a
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
-the other commands have a module each (lab, reprice, retention, rollup, reader_role).
+the other commands have a module each (lab, reconcile, reprice, retention, rollup, reader_role).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bridge import config
 from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
 from bridge.cli.reader_role import reader_role_command
+from bridge.cli.reconcile import reconcile_group
 from bridge.cli.reprice import reprice_command
 from bridge.cli.retention import retention_command
 from bridge.cli.rollup import rollup_group
@@ -290,6 +291,7 @@ def embedded_stop(data_dir: Path) -> None:
 
 # Subcommands with a module of their own under bridge/cli/.
 main.add_command(lab_group)
+main.add_command(reconcile_group)
 main.add_command(reprice_command)
 main.add_command(rollup_group)
 main.add_command(retention_command)
