@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.drilldown import data_quality, developer, models_and_cache
+from dashboards.reconcile import reconciliation
 from dashboards.spend import burn_rate, by_team, org_overview, repositories
 
 DIRECTORY = Path(__file__).resolve().parent
@@ -27,6 +28,7 @@ DASHBOARDS: dict[str, Callable[[], dict[str, Any]]] = {
     "models-and-cache.json": models_and_cache,
     "repositories.json": repositories,
     "data-quality.json": data_quality,
+    "reconciliation.json": reconciliation,
 }
 
 

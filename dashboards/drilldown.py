@@ -17,6 +17,7 @@ from dashboards.grafana import (
     view_filters,
 )
 from dashboards.panels import bargauge, piechart, stat, table, timeseries
+from dashboards.reconcile import reconciliation_link
 
 USD = "currencyUSD"
 
@@ -262,4 +263,5 @@ ORDER BY calls DESC""", height=7,
     return dashboard("agent-spend-data-quality", "Agent spend: data quality",
                      "Is the data complete and trustworthy: sources, pricing gaps, duplicates, rejections, "
                      "late and clock-skewed rows, unattributed calls.",
-                     rows, variables=filter_variables(), links=nav_links(), time_from="now-24h")  # fmt: skip
+                     rows, variables=filter_variables(), links=[*nav_links(), reconciliation_link()],
+                     time_from="now-24h")  # fmt: skip

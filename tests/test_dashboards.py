@@ -48,8 +48,8 @@ def test_home_dashboard_file_exists() -> None:
 
 
 def test_uids_titles_and_metadata() -> None:
-    assert len(UIDS) == len(DASHBOARDS) == 7
-    assert len({d["title"] for d in DASHBOARDS.values()}) == 7
+    assert len(UIDS) == len(DASHBOARDS) == 8
+    assert len({d["title"] for d in DASHBOARDS.values()}) == 8
     for dashboard in DASHBOARDS.values():
         assert dashboard["uid"].startswith("agent-spend-") and len(dashboard["uid"]) <= 40
         assert dashboard["schemaVersion"] >= SCHEMA_VERSION >= 39
@@ -150,6 +150,12 @@ def test_drilldowns_exist() -> None:
         if "${session:sqlstring}" in t["rawSql"]
     ]
     assert calls, "a panel lists the calls of the selected session"
+
+
+def test_data_quality_links_to_reconciliation() -> None:
+    links = [link["url"] for link in DASHBOARDS["data-quality.json"]["links"]]
+    assert "/d/agent-spend-reconciliation/reconciliation" in links
+    assert DASHBOARDS["reconciliation.json"]["uid"] == "agent-spend-reconciliation"
 
 
 def test_units() -> None:

@@ -1,7 +1,8 @@
 """Every dashboard query, macro-expanded as Grafana would, against a seeded database.
 
 The database is seeded once per module through the real path: `agent-spend serve`, the
-synthetic seeder over OTLP/gRPC, the ingest triggers filling the rollups. Each query runs
+synthetic seeder over OTLP/gRPC, the ingest triggers filling the rollups; then the seeded
+billing (seeder/billing.py) for the Reconciliation dashboard. Each query runs
 for the seeded 7 days and for an empty range long ago, with every filter on All and with
 one real value per filter, as the owner and as the read-only role Grafana logs in with.
 """
@@ -24,6 +25,7 @@ from psycopg import sql
 
 import seeder
 from dashboards import build
+from seeder.billing import seed_billing
 from tests.support.bridge_process import start_bridge
 from tests.support.db import with_database
 from tests.support.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets
@@ -66,6 +68,8 @@ def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
         finally:
             assert bridge.stop() == 0, "".join(bridge.stderr_lines)
         end = SEED_NOW
+        # What the providers billed for it (plus an unmonitored key): the Reconciliation dashboard.
+        seed_billing(url, (end - timedelta(days=7)).date(), end.date(), seed=42, now=end)
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone() == (result.model_calls,)
             for team, budget in BUDGETS.items():

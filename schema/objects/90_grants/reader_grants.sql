@@ -4,6 +4,8 @@
 -- view, type or function the dashboards read is added here.
 
 GRANT SELECT ON
+    billing_lines,
+    billing_sync,
     retention_state,
     session_rollup,
     spend_daily,
@@ -21,6 +23,7 @@ GRANT SELECT ON
     ingest_rejection_log,
     ingest_summary,
     model_token_prices,
+    reconcile_sync,
     session_log,
     spend_by_day,
     spend_by_day_coarse,
@@ -53,6 +56,16 @@ GRANT EXECUTE ON FUNCTION
     month_to_date(text[],text[],text[],text[],text[],text[],timestamp with time zone),
     org_totals(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     pricing_gaps(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
+    reconcile_billed(date,date),
+    reconcile_day_range(timestamp with time zone,timestamp with time zone),
+    reconcile_days(timestamp with time zone,timestamp with time zone,text[]),
+    reconcile_periods(date,date),
+    reconcile_sources(date,date),
+    reconcile_telemetry(date,date),
+    reconcile_totals(timestamp with time zone,timestamp with time zone,text[]),
+    reconcile_unbilled(timestamp with time zone,timestamp with time zone,text[]),
+    reconcile_unmonitored(timestamp with time zone,timestamp with time zone,text[]),
+    reconcile_users(timestamp with time zone,timestamp with time zone,text[],text[]),
     rejections_by_reason(timestamp with time zone,timestamp with time zone),
     repository_rows(timestamp with time zone,timestamp with time zone),
     repository_summary(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
