@@ -111,3 +111,14 @@ SEED_TIMEOUT_SECONDS = 30.0
 SEED_DAYS = 7
 SEED_USERS = 10
 SEED_RANDOM_SEED = 42
+
+# `agent-spend reconcile pull` (docs/reconcile.md): per-request timeout, tries per request
+# (the first included) and the first wait without Retry-After (doubling), the longest single
+# wait whatever Retry-After says, days re-pulled before the last complete one (late
+# corrections), and how far back a first run starts.
+RECONCILE_TIMEOUT_SECONDS = 30.0
+RECONCILE_RETRY_ATTEMPTS = 5
+RECONCILE_BACKOFF_SECONDS = 1.0
+RECONCILE_MAX_WAIT_SECONDS = 120.0
+RECONCILE_OVERLAP_DAYS = 2
+RECONCILE_FIRST_RUN_DAYS = 30

@@ -31,14 +31,16 @@ from typing import Any
 
 import httpx2
 
+from bridge import config
+
 log = logging.getLogger(__name__)
 
-# Defaults of `agent-spend reconcile pull` (its options show them).
-TIMEOUT_SECONDS = 30.0
-RETRY_ATTEMPTS = 5
-BACKOFF_SECONDS = 1.0
-MAX_WAIT_SECONDS = 120.0
-MAX_PAGES = 10_000
+# Defaults of `agent-spend reconcile pull` (its options show them): bridge/config.py.
+TIMEOUT_SECONDS = config.RECONCILE_TIMEOUT_SECONDS
+RETRY_ATTEMPTS = config.RECONCILE_RETRY_ATTEMPTS
+BACKOFF_SECONDS = config.RECONCILE_BACKOFF_SECONDS
+MAX_WAIT_SECONDS = config.RECONCILE_MAX_WAIT_SECONDS
+MAX_PAGES = 10_000  # a runaway next_page loop ends here
 
 # Printable ASCII without spaces: what an HTTP header value may carry safely. A key with a
 # newline (a key file saved with CRLF is stripped first) would otherwise make httpx2 raise

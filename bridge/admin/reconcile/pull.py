@@ -30,14 +30,15 @@ from typing import Protocol
 
 import psycopg
 
+from bridge import config
 from bridge.admin.reconcile.client import AdminApiError
 
 log = logging.getLogger(__name__)
 
 PROVIDERS = ("anthropic", "openai")
 REPORTS = ("usage", "cost", "claude_code", "csv_usage", "csv_cost")
-OVERLAP_DAYS = 2
-FIRST_RUN_DAYS = 30
+OVERLAP_DAYS = config.RECONCILE_OVERLAP_DAYS
+FIRST_RUN_DAYS = config.RECONCILE_FIRST_RUN_DAYS
 # Days written per transaction (the providers' own page limit for daily buckets is 31).
 CHUNK_DAYS = 31
 
