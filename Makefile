@@ -46,8 +46,14 @@ else
 endif
 	@echo "Next: make seed   (synthetic week of agent traffic), then open the dashboards."
 
-seed: $(BIN)/agent-spend ## Send a synthetic week of agent telemetry to the running lab
-	$(BIN)/agent-spend seed --endpoint http://127.0.0.1:4317 --protocol grpc
+seed: $(BIN)/agent-spend ## Send a synthetic week of agent telemetry to the running lab, and its bills
+ifeq ($(DOCKER_ENGINE),yes)
+	$(BIN)/agent-spend seed --endpoint http://127.0.0.1:4317 --protocol grpc \
+	  --database-url postgresql://agent_spend:$${AGENT_SPEND_DB_PASSWORD:-agent_spend}@127.0.0.1:5432/agent_spend
+else
+	$(BIN)/agent-spend seed --endpoint http://127.0.0.1:4317 --protocol grpc \
+	  --database-url "$$($(BIN)/agent-spend lab database-url)"
+endif
 
 psql: ## Open psql on the lab database
 ifeq ($(DOCKER_ENGINE),yes)

@@ -230,8 +230,27 @@ def serve(
 @click.option(
     "--seed", "seed_value", default=config.SEED_RANDOM_SEED, show_default=True, type=int, help="Random seed."
 )
-def seed(endpoint: str, protocol: str, days: int, users: int, seed_value: int) -> None:
-    """Send deterministic synthetic agent telemetry over real OTLP."""
+@click.option(
+    "--billing/--no-billing",
+    default=True,
+    show_default=True,
+    help="Also write the providers' bills for the seeded days to billing_lines (seeder/billing.py).",
+)
+@click.option(
+    "--database-url",
+    envvar="AGENT_SPEND_DATABASE_URL",
+    help="Database the bridge writes to, for --billing (default: the lab's, when `make lab` set one up).",
+)
+def seed(
+    endpoint: str,
+    protocol: str,
+    days: int,
+    users: int,
+    seed_value: int,
+    billing: bool,
+    database_url: str | None,
+) -> None:
+    """Send deterministic synthetic agent telemetry over real OTLP (and the bills behind it)."""
     from seeder import Protocol, SeedError, run_seed
 
     try:
@@ -244,6 +263,35 @@ def seed(endpoint: str, protocol: str, days: int, users: int, seed_value: int) -
     click.echo(
         f"sent {result.spans_sent} spans ({result.model_calls} model calls) in {result.requests} requests; "
         f"accepted {result.accepted}, rejected {result.spans_rejected}"
+    )
+    if billing:
+        _seed_billing(database_url, days, seed_value)
+
+
+def _seed_billing(database_url: str | None, days: int, seed_value: int) -> None:
+    """The bills behind the seeded days (acknowledged spans are committed, so they are readable now)."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    from bridge.lab import lab
+    from seeder.billing import seed_billing
+
+    if database_url is None:
+        try:
+            database_url = lab.database_url(lab.LabPaths(lab.ROOT))
+        except lab.LabError:
+            click.echo("billing not seeded: no --database-url and no lab database (`make lab`)")
+            return
+    now = datetime.now(UTC)
+    try:
+        written = seed_billing(database_url, (now - timedelta(days=days)).date(), now.date(), seed_value, now)
+    except psycopg.Error as exc:
+        raise click.ClickException(f"cannot write billing_lines: {exc}") from None
+    click.echo(
+        f"billing: {written.lines} lines for {written.first_day} .. {written.last_day}, "
+        f"${written.billed_usd:,.2f} billed, of which ${written.unmonitored_usd:,.2f} by an unmonitored key "
+        "and user (see `agent-spend reconcile status` and the Reconciliation dashboard)"
     )
 
 
