@@ -35,6 +35,7 @@ from bridge.admin.reconcile.client import (
 from bridge.admin.reconcile.csv_import import CsvFormatError, Kind, Provider, import_csv
 from bridge.admin.reconcile.pull import FIRST_RUN_DAYS, OVERLAP_DAYS, PullResult, ReportSource, pull
 from bridge.cli.options import DATABASE_URL
+from bridge.cli.reconcile_status import status_command
 
 KEY_ENV = {"anthropic": "ANTHROPIC_ADMIN_KEY", "openai": "OPENAI_ADMIN_KEY"}
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -259,3 +260,6 @@ def import_command(database_url: str, file: Path, provider: str | None, kind: st
         f"{result.provider} {result.report} ({result.format}): replaced {span} "
         f"({result.days} days, {result.lines} lines from {result.rows} rows)"
     )
+
+
+reconcile_group.add_command(status_command)
