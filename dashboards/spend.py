@@ -22,6 +22,12 @@ from dashboards.grafana import (
 from dashboards.panels import bargauge, piechart, stat, table, timeseries
 
 USD = "currencyUSD"
+# Budget panels (budget_state): the team filter narrows team budgets, the others always show.
+BUDGET_TEAM_FILTER = "(scope_kind <> 'team' OR spend_dim_match(scope, ARRAY[${team:sqlstring}]))"
+BUDGET_ORDER = (
+    "CASE status WHEN 'exceeded' THEN 0 WHEN 'warning' THEN 1 WHEN 'projected_over' THEN 2 ELSE 3 END, "
+    "percent DESC, name"
+)
 
 
 def daily_cost_by(column: str, label: str) -> str:
@@ -106,15 +112,17 @@ def by_team() -> dict[str, Any]:
         [timeseries("Daily cost per team", daily_cost_by("team", "cost"), USD, decimals=2, width=24,
                     description="Daily cost (UTC days) from the daily rollup, stacked by team.")],
         [
-            table("Team budget status", """
-SELECT team, display_name, monthly_budget_usd, month_to_date_usd, projected_month_end_usd, budget_used_ratio,
-       projected_budget_ratio, status
-FROM team_budget_status
-WHERE spend_dim_match(team, ARRAY[${team:sqlstring}])
-ORDER BY projected_budget_ratio DESC NULLS LAST, month_to_date_usd DESC""", height=7,
-                  description="Current UTC month (independent of the time picker): month to date against "
-                  "teams.monthly_budget_usd; the projection is the daily average over days with data "
-                  "times the days of the month."),
+            table("Budget status", f"""
+SELECT name, scope_kind, scope, period, amount_usd, spent_usd, percent, projected_usd, threshold_reached,
+       status, period_start, period_end
+FROM budget_state
+WHERE {BUDGET_TEAM_FILTER}
+ORDER BY {BUDGET_ORDER}""", height=8,
+                  description="Every budget (org, team, developer, repository) in its current period "
+                  "(UTC month, ISO week or UTC day; independent of the time picker), from the budget_state "
+                  "view the alerts and reports read too. The team filter applies to team budgets. "
+                  "Projected = spent / elapsed fraction of the period. Managed with agent-spend budget "
+                  "(docs/budgets.md)."),
         ],
         [
             table("Teams", f"""
@@ -191,13 +199,14 @@ LIMIT 25""", width=12, links={"session_id": session_url(), "user_id": developer_
                   "harness and repository filters apply."),
         ],
         [
-            table("Month to date and projection per team", """
-SELECT team, month_to_date_usd, projected_month_end_usd, monthly_budget_usd, projected_budget_ratio, status
-FROM team_budget_status
-WHERE spend_dim_match(team, ARRAY[${team:sqlstring}])
-ORDER BY projected_month_end_usd DESC""", height=7,
-                  description="Current UTC month: projected month end = daily average over days with data x "
-                  "days in the month."),
+            table("Budgets: spent and projection", f"""
+SELECT name, scope_kind, scope, period, spent_usd, projected_usd, amount_usd, percent, status
+FROM budget_state
+WHERE {BUDGET_TEAM_FILTER}
+ORDER BY projected_usd / amount_usd DESC, name""", height=7,
+                  description="Every budget in its current period: spent so far and projected = spent / "
+                  "elapsed fraction of the period (docs/budgets.md). The team filter applies to team "
+                  "budgets."),
         ],
     ]  # fmt: skip
     return dashboard("agent-spend-burn-rate", "Agent spend: burn rate",

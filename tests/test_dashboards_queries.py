@@ -73,7 +73,11 @@ def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone() == (result.model_calls,)
             for team, budget in BUDGETS.items():
-                conn.execute("INSERT INTO teams (team, monthly_budget_usd) VALUES (%s, %s)", (team, budget))
+                conn.execute(
+                    "INSERT INTO budgets (name, scope_kind, scope, period, amount_usd, valid_from)"
+                    " VALUES (%s, 'team', %s, 'month', %s, '-infinity')",
+                    (f"team:{team}:month", team, budget),
+                )
             _add_data_quality_cases(conn, end)
             row = conn.execute(
                 """SELECT environment, team, user_id, model, harness, repository, session_id
@@ -156,7 +160,7 @@ def check_shape(kind: str, title: str, columns: list[tuple[str, str]], rows: lis
 
 
 # Panels that ignore the time picker: now-relative, current month, all time, or one session.
-RANGE_FREE = ("now()", "burn_rate_now(", "month_to_date(", "active_sessions(", "team_budget_status",
+RANGE_FREE = ("now()", "burn_rate_now(", "month_to_date(", "active_sessions(", "budget_state",
               "FROM unpriced_models", "${session:sqlstring}")  # fmt: skip
 
 
@@ -283,7 +287,7 @@ def test_filters_narrow_like_a_where_clause(conn: psycopg.Connection[Any], seede
 
 @pytest.mark.parametrize("role", ["owner", "reader"])
 def test_budget_status_and_projection(seeded: Seeded, role: str) -> None:
-    """Month to date as of an explicit p_now (team_budget_status_at), not the wall clock: the
+    """Month to date as of an explicit p_now (budget_state_at), not the wall clock: the
     expectation never depends on which day the suite runs."""
     p_now = SEED_NOW
     with psycopg.connect(seeded.url) as owner:
@@ -300,25 +304,20 @@ def test_budget_status_and_projection(seeded: Seeded, role: str) -> None:
         )
         month = (
             "SELECT team, sum(coalesce(total_cost_usd, 0)) FROM agent_spend_logs "
-            "WHERE ts >= date_trunc('month', %s::timestamptz, 'UTC') GROUP BY team"
+            "WHERE ts >= date_trunc('month', %s::timestamptz, 'UTC') AND ts <= %s GROUP BY team"
         )
-        spent = dict(owner.execute(month, (p_now,)).fetchall())
+        spent = dict(owner.execute(month, (p_now, p_now)).fetchall())
         if role == "reader":
             owner.execute("SET LOCAL ROLE agent_spend_reader")
         rows = owner.execute(
-            "SELECT team, monthly_budget_usd, month_to_date_usd, status FROM team_budget_status_at(%s)",
+            "SELECT scope, amount_usd, spent_usd, status FROM budget_state_at(%s) WHERE scope_kind = 'team'",
             (p_now,),
         ).fetchall()
-        assert owner.execute(
-            "SELECT * FROM team_budget_status"
-        ).fetchall()  # the dashboards' view: p_now = now()
+        assert owner.execute("SELECT * FROM budget_state").fetchall()  # the dashboards' view: p_now = now()
         owner.rollback()
     status = {team: (budget, spent, state) for team, budget, spent, state in rows}
-    assert set(BUDGETS) <= set(status)
+    assert set(status) == set(BUDGETS)
     for team, (budget, mtd, state) in status.items():
-        assert mtd == spent.get(team, 0)
-        if budget is None:
-            assert state == "no budget"
-        elif mtd >= budget:
-            assert state == "over budget"
-    assert status["payments"][1] >= 6 and status["payments"][2] == "over budget"
+        assert budget == BUDGETS[team] and mtd == spent.get(team, 0)
+        assert (state == "exceeded") == (mtd >= budget)
+    assert status["payments"][1] >= 6 and status["payments"][2] == "exceeded"

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,19 @@ def _figures(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[Any, ...]]]:
         )
     ]
     for table in tables:
-        rows = conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table))).fetchall()
+        # 0010_budgets moves teams.monthly_budget_usd into budgets: compare the other columns.
+        # psycopg refuses to load budgets.valid_from '-infinity' as a datetime: compare its text.
+        columns = {
+            "teams": sql.SQL("team, display_name, created_at"),
+            "budgets": sql.SQL("budget_id, name, valid_from::text, valid_to::text"),
+        }.get(table, sql.SQL("*"))
+        rows = conn.execute(sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier(table))).fetchall()
         out[table] = sorted(rows, key=repr)
     start, end = BASE - timedelta(days=6), BASE + timedelta(days=2)
     for function in RANGE_FUNCTIONS:
         query = sql.SQL("SELECT * FROM {}(%s, %s)").format(sql.Identifier(function))
         out[function] = sorted(conn.execute(query, (start, end)).fetchall(), key=repr)
     out["month_to_date"] = conn.execute("SELECT * FROM month_to_date()").fetchall()
-    out["team_budget_status"] = sorted(conn.execute("SELECT * FROM team_budget_status").fetchall(), key=repr)
     return out
 
 
@@ -97,7 +103,7 @@ def test_a_database_of_the_pre_split_files_upgrades_in_place(empty_database_url:
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO teams (team, display_name, monthly_budget_usd) VALUES "
-            "('search', 'Search', 100), ('infra', 'Infra', 0.01)"
+            "('search', 'Search', 100), ('infra', 'Infra', 0.01), ('none', 'None', NULL), ('zero', 'Zero', 0)"
         )
         for batch in range(3):
             insert_calls(conn, random_calls(rng, 250, f"u{batch}-"))
@@ -119,7 +125,48 @@ def test_a_database_of_the_pre_split_files_upgrades_in_place(empty_database_url:
         assert recorded == {m.version: m.checksum for m in available()}
         after = _figures(conn)
         assert {name: after[name] for name in before} == before  # tables added later start empty
-        assert all(after[name] == [] for name in after.keys() - before.keys())
+        assert all(after[name] == [] for name in after.keys() - before.keys() - {"budgets"})
+        # Each team's monthly_budget_usd became a team/month budget judging every month (0 is none).
+        budgets = conn.execute(
+            "SELECT name, scope_kind, scope, period, amount_usd, thresholds, warn_projected,"
+            " valid_from::text,"
+            " valid_to"
+            " FROM budgets ORDER BY name"
+        ).fetchall()
+        assert budgets == [
+            (
+                "team:infra:month",
+                "team",
+                "infra",
+                "month",
+                Decimal("0.01"),
+                [50, 80, 100],
+                True,
+                "-infinity",
+                None,
+            ),
+            (
+                "team:search:month",
+                "team",
+                "search",
+                "month",
+                Decimal("100.00"),
+                [50, 80, 100],
+                True,
+                "-infinity",
+                None,
+            ),
+        ]
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'teams'"
+            " AND column_name = 'monthly_budget_usd'"
+        ).fetchone() == (0,)
+        judged = conn.execute(
+            "SELECT scope, amount_usd, period_start FROM budget_periods(%s, %s) ORDER BY 1, 3",
+            (BASE - timedelta(days=40), BASE),
+        ).fetchall()
+        assert {(team, amount) for team, amount, _ in judged} == {("infra", Decimal("0.01")), ("search", 100)}
+        assert len(judged) == 4  # two or three months each, as far back as the range goes
         assert conn.execute("SELECT * FROM spend_rollup_verify()").fetchall() == []
         assert_rollups_exact(conn, pruned)
         assert outdated_objects(conn) == []

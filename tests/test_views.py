@@ -259,48 +259,6 @@ def test_cache_efficiency_prices_saved_dollars_from_bucket_costs(conn: psycopg.C
     assert [round(v, 6) for v in row] == [round(Decimal(90) / 190, 6), Decimal("0.243"), 3, Decimal("0.3")]
 
 
-def test_budget_status(conn: psycopg.Connection[Any]) -> None:
-    now = T0 + timedelta(days=5, hours=3)  # p_now: the month of March 2025, whatever the clock says
-    month_start = datetime(2025, 3, 1, tzinfo=UTC)
-    days = 31
-    conn.execute(
-        "INSERT INTO teams (team, monthly_budget_usd) VALUES ('over', 10), ('risk', 100), ('fine', 1e6), "
-        "('idle', 50)"
-    )
-    stamp = max(month_start, now - timedelta(minutes=5))
-    insert(
-        conn,
-        [
-            call(stamp, team="over", total_cost_usd=Decimal(12)),
-            call(stamp, team="risk", total_cost_usd=Decimal(5)),
-            call(stamp, team="fine", total_cost_usd=Decimal(5)),
-            call(stamp, team="nobudget"),
-        ],
-    )
-    status = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            "SELECT team, status, projected_month_end_usd, days_with_data FROM team_budget_status_at(%s)",
-            (now,),
-        )
-    }
-    assert status["over"][0] == "over budget"
-    assert status["risk"][1] == 5 * days and status["risk"][0] == (
-        "at risk" if 5 * days > 100 else "on track"
-    )
-    assert status["fine"][0] == "on track" and status["nobudget"][0] == "no budget"
-    assert status["idle"] == ("on track", 0, 0)
-    # The view is the function at the clock; these calls are in another month.
-    view = conn.execute("SELECT * FROM team_budget_status").fetchall()
-    assert sorted(view, key=repr) == sorted(
-        conn.execute("SELECT * FROM team_budget_status_at(now())").fetchall(), key=repr
-    )
-    assert one(conn, "SELECT month_to_date_usd FROM team_budget_status_at(%s) WHERE team = 'over'", now) == 12
-    assert one(conn, "SELECT cost_usd FROM month_to_date(p_now => %s)", now) == one(
-        conn, "SELECT sum(month_to_date_usd) FROM team_budget_status_at(%s)", now
-    )
-
-
 def test_sessions_and_dimension_values(conn: psycopg.Connection[Any]) -> None:
     insert(conn, [call(T0 + timedelta(minutes=m), session_id="s1", workspace_repo=None) for m in (0, 30, 90)])
     conn.execute("INSERT INTO teams (team) VALUES ('empty-team')")

@@ -6,6 +6,7 @@
 GRANT SELECT ON
     billing_lines,
     billing_sync,
+    budgets,
     retention_state,
     session_rollup,
     spend_daily,
@@ -20,6 +21,7 @@ GRANT SELECT ON
 TO agent_spend_reader;
 
 GRANT SELECT ON
+    budget_state,
     ingest_rejection_log,
     ingest_summary,
     model_token_prices,
@@ -32,7 +34,6 @@ GRANT SELECT ON
     spend_by_hour_coarse,
     spend_by_hour_team,
     spend_calls,
-    team_budget_status,
     unpriced_models
 TO agent_spend_reader;
 
@@ -42,6 +43,10 @@ GRANT EXECUTE ON FUNCTION
     active_sessions(interval,text[],text[],text[],text[],text[],text[],timestamp with time zone),
     arrival_delay(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     arrival_delay_stats(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
+    budget_period_series(text,timestamp with time zone,timestamp with time zone),
+    budget_periods(timestamp with time zone,timestamp with time zone),
+    budget_spent(text,timestamp with time zone,timestamp with time zone),
+    budget_state_at(timestamp with time zone),
     burn_rate_now(text[],text[],text[],text[],text[],text[],timestamp with time zone),
     cache_busting_sessions(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[],numeric,bigint),
     cache_writes_unread(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[],interval),
@@ -52,7 +57,6 @@ GRANT EXECUTE ON FUNCTION
     dimension_values(timestamp with time zone,timestamp with time zone),
     long_context_requests(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     model_cache_efficiency(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
-    team_budget_status_at(timestamp with time zone),
     month_to_date(text[],text[],text[],text[],text[],text[],timestamp with time zone),
     org_totals(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     pricing_gaps(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
@@ -67,6 +71,8 @@ GRANT EXECUTE ON FUNCTION
     reconcile_unmonitored(timestamp with time zone,timestamp with time zone,text[]),
     reconcile_users(timestamp with time zone,timestamp with time zone,text[],text[]),
     rejections_by_reason(timestamp with time zone,timestamp with time zone),
+    report_chargeback(date,date,text),
+    report_spend(date,date,text,text,text[],text[],text[],text[],text[],text[]),
     repository_rows(timestamp with time zone,timestamp with time zone),
     repository_summary(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     rows_by_source(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
