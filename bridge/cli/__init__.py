@@ -3,7 +3,8 @@
 This package is the only place that imports click: each command parses its options, calls a
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
-the other commands have a module each (lab, reconcile, reprice, retention, rollup, reader_role).
+the other commands have a module each (lab, reader_role, reconcile, report, reprice, retention,
+rollup).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
 from bridge.cli.reader_role import reader_role_command
 from bridge.cli.reconcile import reconcile_group
+from bridge.cli.report import report_group
 from bridge.cli.reprice import reprice_command
 from bridge.cli.retention import retention_command
 from bridge.cli.rollup import rollup_group
@@ -345,3 +347,4 @@ main.add_command(rollup_group)
 main.add_command(retention_command)
 main.add_command(reader_role_command)
 main.add_command(token_group)
+main.add_command(report_group)

@@ -1,0 +1,465 @@
+"""`agent-spend report ...`: every report's figures against a hand computation over inserted calls,
+each --by and filter, the three formats (aligned table with totals, JSON, CSV), chargeback with
+and without billing lines, and the CLI's errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from bridge.admin import reports
+from bridge.admin.report_format import exact_usd, render_csv, render_json, render_table, round_usd
+from bridge.cli import main
+from tests.support.rollups import call, insert_calls
+
+NOW = "2026-12-03T10:00:00+00:00"
+TEAMS = ("payments", "platform", "data")
+USERS = ("ana@example.com", "bo@example.com", "cy@example.com", "ci-bot")
+MODELS = (("claude-sonnet-4-5", "anthropic"), ("gpt-5", "openai"), ("gemini-2.5-pro", "google"))
+REPOS = ("pay-api", "infra", None)
+HARNESSES = ("claude-code", "codex", "gemini-cli")
+
+
+def _calls() -> list[dict[str, Any]]:
+    """70 calls from 2026-09-25 to 2026-12-02, plus calls on the edges of days and months."""
+    rng = random.Random(11)
+    start = datetime(2026, 9, 25, tzinfo=UTC)
+    out = []
+    for n in range(70):
+        model, provider = rng.choice(MODELS)
+        user = rng.choice(USERS)
+        seat = rng.random() < 0.15
+        unpriced = not seat and rng.random() < 0.1
+        listed = Decimal(rng.randint(1, 500_000)) / Decimal(100_000)
+        out.append(
+            call(
+                f"c{n}",
+                start + timedelta(minutes=rng.randint(0, 68 * 24 * 60)),
+                user_id=user,
+                team=rng.choice(TEAMS),
+                model=model,
+                provider=provider,
+                harness_name=rng.choice(HARNESSES),
+                workspace_repo=rng.choice(REPOS),
+                workspace_is_ci=user == "ci-bot",
+                environment=rng.choice(("prod", "dev")),
+                cost_estimation="subscription" if seat else "metered",
+                input_tokens=rng.randint(0, 5000),
+                output_tokens=rng.randint(0, 2000),
+                cache_read_tokens=rng.randint(0, 9000),
+                cache_write_tokens=rng.randint(0, 900),
+                total_cost_usd=None if unpriced else (Decimal(0) if seat else listed),
+                list_cost_usd=None if unpriced else listed,
+                reported_cost_usd=None if seat or unpriced else listed * Decimal("0.9"),
+                session_id=f"s{n % 9}",
+            )
+        )
+    edges = [  # the last microsecond of October, midnight of November's first and last days
+        datetime(2026, 10, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    ]
+    for n, ts in enumerate(edges):
+        out.append(
+            call(
+                f"edge{n}",
+                ts,
+                total_cost_usd=Decimal("1.005"),
+                list_cost_usd=Decimal("1.005"),
+                output_tokens=7,
+            )
+        )
+    return out
+
+
+CALLS = _calls()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[str]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert insert_calls(conn, CALLS) == len(CALLS)
+    yield database_url
+
+
+# -- the oracle: the same figures computed in Python from the inserted calls -------------------
+
+FILTER_COLUMNS = {
+    "environment": "environment",
+    "team": "team",
+    "user": "user_id",
+    "model": "model",
+    "harness": "harness_name",
+    "repo": "workspace_repo",
+}
+BY_COLUMNS = {**FILTER_COLUMNS, "provider": "provider"}
+
+
+def _value(c: dict[str, Any], dimension: str) -> str:
+    value = c[BY_COLUMNS[dimension]]
+    return "(none)" if dimension == "repo" and not value else value
+
+
+def _period(day: date, grain: str | None, since: date) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day if grain == "day" else since
+
+
+def expected(
+    grain: str | None, since: date, until: date, by: str | None, filters: dict[str, tuple[str, ...]]
+) -> dict[tuple[date, str | None], dict[str, Any]]:
+    out: dict[tuple[date, str | None], dict[str, Any]] = defaultdict(
+        lambda: {"calls": 0, "total_tokens": 0, "cost_usd": Decimal(0), "list_cost_usd": Decimal(0),
+                 "reported_cost_usd": Decimal(0), "unpriced_calls": 0}
+    )  # fmt: skip
+    for c in CALLS:
+        day = c["ts"].astimezone(UTC).date()
+        if not since <= day <= until:
+            continue
+        if any(values and _value(c, name) not in values for name, values in filters.items()):
+            continue
+        cell = out[(_period(day, grain, since), _value(c, by) if by else None)]
+        cell["calls"] += 1
+        cell["total_tokens"] += sum(c[k] for k in ("input_tokens", "output_tokens", "cache_read_tokens",
+                                                    "cache_write_tokens"))  # fmt: skip
+        cell["cost_usd"] += c["total_cost_usd"] or 0
+        cell["list_cost_usd"] += c["list_cost_usd"] or 0
+        cell["reported_cost_usd"] += c["reported_cost_usd"] or 0
+        cell["unpriced_calls"] += c["total_cost_usd"] is None
+    return dict(out)
+
+
+def got(report: reports.SpendReport) -> dict[tuple[date, str | None], dict[str, Any]]:
+    return {
+        (r.period or report.since, r.key): {
+            "calls": r.calls, "total_tokens": r.total_tokens, "cost_usd": r.cost_usd,
+            "list_cost_usd": r.list_cost_usd, "reported_cost_usd": r.reported_cost_usd,
+            "unpriced_calls": r.unpriced_calls,
+        }
+        for r in report.rows
+    }  # fmt: skip
+
+
+CASES = [
+    ("daily", date(2026, 11, 25), date(2026, 12, 2)),
+    ("weekly", date(2026, 10, 1), date(2026, 11, 29)),  # starts on a Thursday: a cut first week
+    ("monthly", date(2026, 9, 1), date(2026, 12, 3)),
+    ("monthly", date(2026, 11, 1), date(2026, 11, 30)),
+]
+
+
+@pytest.mark.parametrize(("kind", "since", "until"), CASES)
+@pytest.mark.parametrize("by", [None, *reports.DIMENSIONS])
+def test_spend_reports_equal_the_hand_computation(
+    db: str, kind: str, since: date, until: date, by: str | None
+) -> None:
+    with psycopg.connect(db) as conn:
+        report = reports.spend_report(conn, kind, since, until, by)  # type: ignore[arg-type]
+    assert got(report) == expected(reports.GRAINS[kind], since, until, by, {})
+    assert report.total.calls == sum(r.calls for r in report.rows)
+    assert report.total.cost_usd == sum(r.cost_usd for r in report.rows)
+
+
+FILTERS = [
+    {"team": ("payments",)},
+    {"user": ("ana@example.com", "ci-bot")},
+    {"model": ("gpt-5",), "environment": ("prod",)},
+    {"harness": ("codex",)},
+    {"repo": ("(none)",)},
+    {"repo": ("pay-api",), "team": ("data", "platform")},
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f))
+@pytest.mark.parametrize("by", ["team", "user", "model", "repo", "provider"])
+def test_filters_read_the_right_rollup_and_agree(
+    db: str, filters: dict[str, tuple[str, ...]], by: str
+) -> None:
+    since, until = date(2026, 9, 1), date(2026, 12, 3)
+    with psycopg.connect(db) as conn:
+        report = reports.monthly_report(conn, since, until, by, reports.Filters(**filters))
+    assert got(report) == expected("month", since, until, by, filters)
+    assert report.rows, "the sample must select something"
+
+
+def test_midnight_belongs_to_the_day_it_starts(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        november = reports.summary(conn, date(2026, 11, 1), date(2026, 11, 30))
+        edge_days = reports.daily_report(conn, date(2026, 10, 31), date(2026, 12, 1), "user")
+    assert (
+        november.total.calls
+        == expected(None, date(2026, 11, 1), date(2026, 11, 30), None, {})[(date(2026, 11, 1), None)]["calls"]
+    )
+    assert sum(r.calls for r in edge_days.rows) == sum(
+        1 for c in CALLS if date(2026, 10, 31) <= c["ts"].date() <= date(2026, 12, 1)
+    )
+
+
+def test_summary_and_breakdown(db: str) -> None:
+    since, until = date(2026, 11, 4), date(2026, 12, 3)
+    with psycopg.connect(db) as conn:
+        total = reports.summary(conn, since, until)
+        per_model = reports.breakdown(conn, since, until, "model")
+    assert len(total.rows) == 1 and total.rows[0].period is None and total.rows[0].key is None
+    assert (
+        total.total.cost_usd
+        == per_model.total.cost_usd
+        == expected(None, since, until, None, {})[(since, None)]["cost_usd"]
+    )
+    assert [r.cost_usd for r in per_model.rows] == sorted((r.cost_usd for r in per_model.rows), reverse=True)
+
+
+def test_default_ranges() -> None:
+    thursday = date(2026, 12, 3)
+    assert reports.default_range("daily", thursday) == (date(2026, 11, 27), thursday)
+    assert reports.default_range("weekly", thursday) == (date(2026, 11, 9), thursday)
+    assert reports.default_range("monthly", thursday) == (date(2026, 10, 1), thursday)
+    assert reports.default_range("monthly", date(2026, 1, 31)) == (date(2025, 11, 1), date(2026, 1, 31))
+    assert reports.period_days("30d", thursday) == (date(2026, 11, 4), thursday)
+    assert reports.month_range("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+    with pytest.raises(reports.ReportError) as bad:
+        reports.period_days("30x", thursday)
+    assert bad.value.parameter == "period"
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_sessions_list_and_groups(db: str) -> None:
+    since, until = date(2026, 11, 1), date(2026, 11, 30)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    end = datetime(2026, 12, 1, tzinfo=UTC)
+    sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in CALLS:
+        if c["session_id"]:
+            sessions[c["session_id"]].append(c)
+    active = {
+        s: cs
+        for s, cs in sessions.items()
+        if max(c["ts"] for c in cs) >= start and min(c["ts"] for c in cs) < end
+    }
+    cost = {s: sum((c["total_cost_usd"] or Decimal(0) for c in cs), Decimal(0)) for s, cs in active.items()}
+    with psycopg.connect(db) as conn:
+        listed = reports.sessions_report(conn, since, until, limit=3)
+        everything = reports.sessions_report(conn, since, until, limit=None)
+        by_user = reports.sessions_report(conn, since, until, "user")
+    assert listed.total.sessions == len(active) and listed.total.cost_usd == sum(cost.values())
+    assert [r.session_id for r in listed.rows] == sorted(cost, key=lambda s: (-cost[s], s))[:3]
+    assert {r.session_id: r.turns for r in everything.rows if isinstance(r, reports.SessionRow)} == {
+        s: len(cs) for s, cs in active.items()
+    }
+    assert by_user.total == listed.total
+    assert sum(r.sessions for r in by_user.rows if isinstance(r, reports.SessionGroupRow)) == len(active)
+    with psycopg.connect(db) as conn, pytest.raises(reports.ReportError) as bad:
+        reports.sessions_report(conn, since, until, "model")
+    assert bad.value.parameter == "by"
+
+
+# -- chargeback -------------------------------------------------------------------------------
+
+
+def _insert_bill(conn: psycopg.Connection[Any], provider: str, day: date, model: str, usd: str) -> None:
+    conn.execute(
+        "INSERT INTO billing_lines (provider, report, day, model, cost_usd) VALUES (%s, 'cost', %s, %s, %s)",
+        (provider, day, model, Decimal(usd)),
+    )
+
+
+def test_chargeback_without_billing_lines(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        report = reports.chargeback_report(conn, "2026-11", "team")
+    want = expected(None, date(2026, 11, 1), date(2026, 11, 30), "team", {})
+    assert {
+        r.cost_centre: (r.calls, r.cost_usd, r.list_cost_usd, r.reported_cost_usd) for r in report.rows
+    } == {
+        k: (v["calls"], v["cost_usd"], v["list_cost_usd"], v["reported_cost_usd"])
+        for (_, k), v in want.items()
+    }
+    assert all(r.billed_usd is None for r in report.rows) and report.total.billed_usd is None
+    seat = sum(
+        (c["list_cost_usd"] for c in CALLS if c["cost_estimation"] == "subscription" and c["ts"].month == 11),
+        Decimal(0),
+    )
+    assert report.total.seat_list_cost_usd == seat
+    assert "no billed dollars" in render_table(report)
+
+
+def test_chargeback_allocates_bills_by_list_cost(db: str) -> None:
+    day = date(2026, 11, 20)
+    metered = [
+        c for c in CALLS
+        if c["ts"].date() == day and c["provider"] == "anthropic" and c["model"] == "claude-sonnet-4-5"
+        and c["cost_estimation"] != "subscription"
+    ]  # fmt: skip
+    with psycopg.connect(db, autocommit=True) as conn:
+        # A day with metered telemetry of several repositories, and a model nobody saw.
+        conn.execute("DELETE FROM agent_spend_logs WHERE ts::date = %s AND provider = 'anthropic'", (day,))
+        insert_calls(conn, [
+            call("bill-a", datetime(2026, 11, 20, 9, tzinfo=UTC), workspace_repo="pay-api", team="payments",
+                 list_cost_usd=Decimal("3"), total_cost_usd=Decimal("3")),
+            call("bill-b", datetime(2026, 11, 20, 10, tzinfo=UTC), workspace_repo="infra", team="platform",
+                 list_cost_usd=Decimal("1"), total_cost_usd=Decimal("1")),
+            call("bill-seat", datetime(2026, 11, 20, 11, tzinfo=UTC), workspace_repo="infra", team="platform",
+                 list_cost_usd=Decimal("50"), total_cost_usd=Decimal("0"), cost_estimation="subscription"),
+        ])  # fmt: skip
+        _insert_bill(conn, "anthropic", day, "claude-sonnet-4-5", "8.40")
+        _insert_bill(conn, "anthropic", day, "claude-opus-4-1", "2.25")
+        by_repo = reports.chargeback_report(conn, "2026-11", "repo")
+        by_team = reports.chargeback_report(conn, "2026-11", "team")
+    del metered
+    billed = {r.cost_centre: r.billed_usd for r in by_repo.rows}
+    assert billed["pay-api"] == Decimal("6.30") and billed["infra"] == Decimal("2.10")
+    assert billed[reports.UNATTRIBUTED] == Decimal("2.25")
+    assert billed["(none)"] == 0  # billed dollars exist this month: a centre without a share has 0
+    assert by_repo.rows[-1].cost_centre == reports.UNATTRIBUTED
+    assert by_repo.total.billed_usd == by_team.total.billed_usd == Decimal("10.65")
+    teams = {r.cost_centre: r.billed_usd for r in by_team.rows}
+    assert teams["payments"] == Decimal("6.30") and teams["platform"] == Decimal("2.10")
+    table = render_table(by_team)
+    assert "10.65" in table and "(unattributed)" in table
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+
+def test_table_is_aligned_with_a_totals_row(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        report = reports.monthly_report(conn, date(2026, 9, 1), date(2026, 12, 3), "team")
+    lines = render_table(report).splitlines()
+    assert lines[0].startswith("Monthly spend by team, UTC days 2026-09-01 .. 2026-12-03")
+    header, rule, *body = lines[2:]
+    assert header.split()[:3] == ["period", "team", "calls"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert body[-2] == rule and body[-1].startswith("total")
+    assert len({len(line) for line in [header, rule, *body]}) == 1, "figures right-aligned to one width"
+    cost_at = header.index("cost $") + len("cost $")
+    assert body[-1][:cost_at].endswith(f"{round_usd(report.total.cost_usd):,}")
+    assert body[0].startswith("2026-12  ")
+
+
+def test_dollars_round_half_up_in_tables_and_stay_exact_in_json_and_csv(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        only = reports.Filters(user=("ana@example.com",), team=("payments",))
+        report = reports.daily_report(conn, date(2026, 11, 30), date(2026, 11, 30), "user", only)
+    edge = next(r for r in report.rows if r.cost_usd == Decimal("1.005"))
+    assert edge.cost_usd == Decimal("1.005")
+    assert round_usd(Decimal("1.005")) == Decimal("1.01") and round_usd(Decimal("2.675")) == Decimal("2.68")
+    assert " 1.01 " in render_table(report) + " "
+    doc = json.loads(render_json(report))
+    assert doc["rows"][0]["cost_usd"] == "1.005" and doc["total"]["cost_usd"] == "1.005"
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert rows[0]["cost_usd"] == "1.005" and rows[0]["period"] == "2026-11-30"
+    assert exact_usd(Decimal("0E-10")) == "0" and exact_usd(Decimal("12.3400")) == "12.34"
+
+
+def test_json_and_csv_carry_every_figure(db: str) -> None:
+    since, until = date(2026, 10, 1), date(2026, 11, 29)
+    with psycopg.connect(db) as conn:
+        report = reports.weekly_report(conn, since, until, "provider")
+    doc = json.loads(render_json(report))
+    assert doc["report"] == "weekly" and doc["grain"] == "week" and doc["by"] == "provider"
+    assert doc["since"] == "2026-10-01" and doc["filters"] == {}
+    first_week = [r for r in doc["rows"] if r["period"] == "2026-W40"]
+    assert first_week and all(
+        r["period_start"] == "2026-10-01" and r["period_end"] == "2026-10-04" for r in first_week
+    )
+    assert sum(Decimal(r["cost_usd"]) for r in doc["rows"]) == Decimal(doc["total"]["cost_usd"])
+    assert doc["total"]["calls"] == report.total.calls and isinstance(doc["total"]["calls"], int)
+    parsed = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert list(parsed[0]) == [
+        "period", "period_start", "period_end", "provider", "calls", "error_calls", "unpriced_calls",
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "total_tokens",
+        "cost_usd", "list_cost_usd", "reported_cost_usd",
+    ]  # fmt: skip
+    assert len(parsed) == len(report.rows)  # no totals line
+    assert sum(Decimal(r["list_cost_usd"]) for r in parsed) == report.total.list_cost_usd
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def _cli(db: str, *args: str) -> Any:
+    return CliRunner().invoke(main, ["report", *args, "--database-url", db], catch_exceptions=False)
+
+
+def test_cli_monthly_by_team_csv(db: str) -> None:
+    result = _cli(db, "monthly", "--by", "team", "--format", "csv", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    want = expected("month", date(2026, 10, 1), date(2026, 12, 3), "team", {})
+    assert {
+        (date.fromisoformat(r["period_start"]).replace(day=1), r["team"]): Decimal(r["cost_usd"])
+        for r in rows
+    } == {k: v["cost_usd"] for k, v in want.items()}
+
+
+@pytest.mark.parametrize("command", ["daily", "weekly", "monthly", "sessions"])
+def test_cli_every_report_in_every_format(db: str, command: str) -> None:
+    for fmt in ("table", "json", "csv"):
+        result = _cli(
+            db,
+            command,
+            "--format",
+            fmt,
+            "--now",
+            NOW,
+            "--since",
+            "2026-10-01",
+            "--team",
+            "platform",
+            "--team",
+            "data",
+        )
+        assert result.exit_code == 0, result.output
+        if fmt == "json":
+            assert json.loads(result.output)["filters"] == {"team": ["platform", "data"]}
+        elif fmt == "csv":
+            assert next(csv.reader(io.StringIO(result.output)))
+        else:
+            assert "total" in result.output
+
+
+def test_cli_chargeback_defaults_to_the_previous_month(db: str) -> None:
+    result = _cli(db, "chargeback", "--format", "json", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["month"] == "2026-11"
+    repo = _cli(db, "chargeback", "--month", "2026-11", "--by", "repo")
+    assert repo.exit_code == 0 and "Chargeback by repo, 2026-11" in repo.output
+
+
+def test_cli_budgets(db: str) -> None:
+    result = _cli(db, "budgets", "--format", "json", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["report"] == "budgets"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["daily", "--since", "2026-12-05", "--until", "2026-12-01"], "--until"),
+        (["daily", "--by", "colour"], "--by"),
+        (["sessions", "--by", "model"], "--by"),
+        (["chargeback", "--month", "2026-13"], "--month"),
+        (["chargeback", "--by", "user"], "--by"),
+        (["monthly", "--format", "xml"], "--format"),
+    ],
+)
+def test_cli_errors_name_the_option(db: str, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["report", *args, "--database-url", db, "--now", NOW])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
