@@ -82,6 +82,9 @@ grafana: ## Grafana in a container next to the embedded lab (needs Docker, host 
 	  -e GF_AUTH_ANONYMOUS_ENABLED=true -e GF_AUTH_ANONYMOUS_ORG_ROLE=Viewer \
 	  -e AGENT_SPEND_PG_HOST=127.0.0.1:55432 -e AGENT_SPEND_PG_DATABASE=agent_spend \
 	  -e AGENT_SPEND_DASHBOARDS_DIR=/var/lib/grafana/dashboards/agent-spend -e GRAFANA_DB_PASSWORD=grafana \
+	  -e AGENT_SPEND_ALERT_WEBHOOK_URL=$${AGENT_SPEND_ALERT_WEBHOOK_URL:-http://127.0.0.1:9/agent-spend-alerts} \
+	  -e AGENT_SPEND_ALERT_SLACK_URL=$${AGENT_SPEND_ALERT_SLACK_URL:-http://127.0.0.1:9/agent-spend-slack} \
+	  -e AGENT_SPEND_ALERT_EMAIL=$${AGENT_SPEND_ALERT_EMAIL:-agent-spend-alerts@example.invalid} \
 	  -v $(CURDIR)/deploy/grafana/provisioning:/etc/grafana/provisioning:ro \
 	  -v $(CURDIR)/dashboards:/var/lib/grafana/dashboards/agent-spend:ro $(GRAFANA_IMAGE)
 	@echo "Grafana: http://127.0.0.1:3000"

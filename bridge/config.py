@@ -122,3 +122,61 @@ RECONCILE_BACKOFF_SECONDS = 1.0
 RECONCILE_MAX_WAIT_SECONDS = 120.0
 RECONCILE_OVERLAP_DAYS = 2
 RECONCILE_FIRST_RUN_DAYS = 30
+
+# Alerts (docs/alerts.md). The thresholds are the SQL defaults of the alert functions in
+# schema/objects/60_alerts/ (tests/test_alerts.py keeps the two equal): runaway session =
+# cost per hour over the last window above MULTIPLE x the developer's typical hourly rate
+# (over BASELINE_DAYS) or above CAP, never below MIN; anomaly = today's spend above FACTOR x
+# the trailing daily average over DAYS, at least MIN_USD; silent telemetry = reported every
+# one of WORKING_DAYS working days, then quiet for QUIET_WORKING_DAYS; unpriced models over
+# WINDOW_DAYS; reconciliation dollar coverage below MIN_RATIO over the last DAYS.
+ALERT_RUNAWAY_MULTIPLE = 5
+ALERT_RUNAWAY_CAP_USD_PER_HOUR = 50
+ALERT_RUNAWAY_MIN_USD_PER_HOUR = 10
+ALERT_RUNAWAY_WINDOW_HOURS = 1
+ALERT_RUNAWAY_BASELINE_DAYS = 14
+ALERT_ANOMALY_FACTOR = 2
+ALERT_ANOMALY_MIN_USD = 20
+ALERT_ANOMALY_DAYS = 14
+ALERT_SILENT_WORKING_DAYS = 10
+ALERT_SILENT_QUIET_WORKING_DAYS = 1
+ALERT_SILENT_LOOKBACK_DAYS = 42
+ALERT_UNPRICED_WINDOW_DAYS = 7
+ALERT_UNPRICED_MIN_CALLS = 1
+ALERT_COVERAGE_MIN_RATIO = 0.9
+ALERT_COVERAGE_DAYS = 7
+ALERT_COVERAGE_MIN_BILLED_USD = 1
+# `agent-spend alerts run`: seconds between runs with --loop; per webhook request a timeout,
+# tries per run (the first included) and the first wait between them (doubling, Retry-After
+# honoured up to MAX_WAIT); a notice that failed a whole run waits ROUND_BACKOFF x 2^(n-1)
+# (at most ROUND_BACKOFF_MAX) before the next run retries it, and is given up ('failed',
+# reported by `alerts list`) after MAX_ROUNDS runs; a claim (lease) lasts LEASE seconds, after
+# which a crashed runner's notice is sent again (at least once: see docs/alerts.md).
+ALERT_LOOP_INTERVAL_SECONDS = 60.0
+ALERT_TIMEOUT_SECONDS = 10.0
+ALERT_RETRY_ATTEMPTS = 3
+ALERT_BACKOFF_SECONDS = 1.0
+ALERT_MAX_WAIT_SECONDS = 30.0
+ALERT_ROUND_BACKOFF_SECONDS = 60.0
+ALERT_ROUND_BACKOFF_MAX_SECONDS = 3600.0
+ALERT_MAX_ROUNDS = 50
+ALERT_LEASE_SECONDS = 300.0
+# What Grafana's provisioned contact point uses when its variable is unset (compose and the
+# local lab): addresses that go nowhere, so provisioning is valid and nothing leaves the host.
+ALERT_GRAFANA_DEFAULTS = {
+    "AGENT_SPEND_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/agent-spend-alerts",
+    "AGENT_SPEND_ALERT_SLACK_URL": "http://127.0.0.1:9/agent-spend-slack",
+    "AGENT_SPEND_ALERT_EMAIL": "agent-spend-alerts@example.invalid",
+}
+
+# `agent-spend api` (docs/api.md): the read-only JSON API, off unless started, loopback by
+# default; handler threads (also the most idle database connections kept), the statement
+# timeout of its read-only connections, and the longest range a request may ask for.
+API_HOST = HOST
+API_PORT = 8081
+API_THREADS = 8
+API_STATEMENT_TIMEOUT_SECONDS = 10
+API_IDLE_SECONDS = 30
+API_MAX_DAYS = 3660
+# A budget's projected overrun alerts only once this share of its period has passed.
+ALERT_BUDGET_MIN_ELAPSED_RATIO = 0.2

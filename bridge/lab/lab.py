@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from bridge import config
+
 if TYPE_CHECKING:
     from bridge.lab.embedded_db import EmbeddedPostgres
 
@@ -237,6 +239,8 @@ def _grafana_up(paths: LabPaths, pg_port: int, grafana_port: int) -> None:
             "AGENT_SPEND_PG_DATABASE": "agent_spend",
             "AGENT_SPEND_DASHBOARDS_DIR": str(ROOT / "dashboards"),
             "GRAFANA_DB_PASSWORD": GRAFANA_PASSWORD,
+            # The alert contact point (docs/alerts.md): yours if set, else addresses that go nowhere.
+            **{name: os.environ.get(name) or value for name, value in config.ALERT_GRAFANA_DEFAULTS.items()},
         }
         _spawn(paths, "grafana", [*command, "--homepath", home], env)
     _wait_http(f"http://127.0.0.1:{grafana_port}/api/health", 90, paths.pid("grafana"), paths.log("grafana"))

@@ -95,3 +95,27 @@ GRANT EXECUTE ON FUNCTION
     team_summary(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[]),
     unknown_identity(timestamp with time zone,timestamp with time zone,text[],text[],text[],text[],text[],text[])
 TO agent_spend_reader;
+
+-- The alert kinds (60_alerts/, docs/alerts.md): Grafana's provisioned alert rules read the
+-- views; alert_state / alert_deliveries are the runner's and stay private.
+GRANT SELECT ON
+    alert_anomalies_now,
+    alert_budget_projected_now,
+    alert_budget_thresholds_now,
+    alert_reconcile_coverage_now,
+    alert_runaway_sessions_now,
+    alert_silent_telemetry_now,
+    alert_unpriced_models_now,
+    alerts_firing
+TO agent_spend_reader;
+
+GRANT EXECUTE ON FUNCTION
+    alert_anomalies(timestamp with time zone,numeric,numeric,integer),
+    alert_budget_projected(timestamp with time zone,numeric),
+    alert_budget_thresholds(timestamp with time zone),
+    alert_reconcile_coverage(timestamp with time zone,numeric,integer,numeric),
+    alert_runaway_sessions(timestamp with time zone,numeric,numeric,numeric,interval,integer),
+    alert_silent_telemetry(timestamp with time zone,integer,integer,integer),
+    alert_unpriced_models(timestamp with time zone,interval,integer),
+    alerts_firing_at(timestamp with time zone)
+TO agent_spend_reader;
