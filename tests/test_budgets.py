@@ -4,13 +4,35 @@ budget_periods / budget_state_at, on hand-made rows at explicit instants."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
+
+from bridge.admin.budgets import (
+    DEFAULT_THRESHOLDS,
+    BudgetError,
+    BudgetSpec,
+    apply_budgets,
+    budget_periods,
+    budget_state,
+    current_budgets,
+    kept_budgets,
+    load_budget_file,
+    make_spec,
+    parse_budget_file,
+    remove_budget,
+    set_budget,
+)
+from bridge.cli.budget import budget_group
+from seeder.budgets import EXPECTED, seed_budgets
+from tests.support.paths import ROOT
 
 US = timedelta(microseconds=1)
 NOW = datetime(2025, 3, 12, 6, 0, tzinfo=UTC)  # a Wednesday: ISO week from Monday 10 March
@@ -224,3 +246,273 @@ def test_the_view_is_the_function_at_the_clock(conn: psycopg.Connection[Any]) ->
         func = conn.execute("SELECT * FROM budget_state_at(now())").fetchall()
     assert view == func and [r[1] for r in view] == ["org"]
     assert now is not None
+
+
+# --- bridge.admin.budgets: versions, YAML, apply ---------------------------------------------
+
+
+def versions(conn: psycopg.Connection[Any], name: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT amount_usd, CASE WHEN isfinite(valid_from) THEN valid_from END, valid_to FROM budgets"
+        " WHERE name = %s ORDER BY budget_id",
+        (name,),
+    ).fetchall()
+
+
+def test_the_python_default_thresholds_are_the_column_default(conn: psycopg.Connection[Any]) -> None:
+    budget(conn, "org", "org", "", "day", 1)
+    row = conn.execute("SELECT thresholds FROM budgets").fetchone()
+    assert row is not None and tuple(row[0]) == DEFAULT_THRESHOLDS
+
+
+def test_set_keeps_history_and_rm_closes(conn: psycopg.Connection[Any]) -> None:
+    t1, t2, t3 = NOW - timedelta(days=20), NOW - timedelta(days=3), NOW - timedelta(hours=1)
+    spec = make_spec("team", "core", "month", "100")
+    assert spec.name == "team:core:month"
+    assert set_budget(conn, spec, now=t1).action == "create"
+    assert set_budget(conn, spec, now=t2).action == "unchanged"
+    change = set_budget(conn, make_spec("team", "core", "month", 40, thresholds="80,100"), now=t2)
+    assert change.action == "update"
+    assert change.describe() == "~ team:core:month: amount_usd: 100 -> 40; thresholds: 50/80/100 -> 80/100"
+    assert versions(conn, "team:core:month") == [(100, t1, t2), (40, t2, None)]
+    spend(conn, datetime(2025, 2, 20, tzinfo=UTC), 50)
+    spend(conn, datetime(2025, 3, 2, tzinfo=UTC), 50)
+    past = budget_periods(conn, datetime(2025, 2, 1, tzinfo=UTC), NOW)
+    assert [(p.period_start.month, p.amount_usd, p.status) for p in past] == [
+        (2, 100, "warning"),
+        (3, 40, "exceeded"),
+    ]
+    assert remove_budget(conn, "team:core:month", now=t3).action == "remove"
+    assert budget_state(conn, NOW) == []
+    assert [s.name for s in budget_state(conn, t3 - US)] == ["team:core:month"]
+    with pytest.raises(BudgetError, match="no current budget named 'team:core:month'"):
+        remove_budget(conn, "team:core:month", now=NOW)
+    with pytest.raises(BudgetError, match="starts after"):
+        set_budget(conn, make_spec("org", "", "day", 5), now=NOW)  # a new budget: fine
+        set_budget(conn, make_spec("org", "", "day", 6), now=NOW - timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("team", "", "month", 5), "needs the team"),
+        (("org", "", "year", 5), "period must be one of"),
+        (("user", "a@x", "day", 0), "above 0"),
+        (("user", "a@x", "day", "1.005"), "two decimals"),
+        (("user", "a@x", "day", "ten"), "number of dollars"),
+        (("repository", "r", "week", 5, "0,50"), "above 0"),
+        (("repository", "r", "week", 5, "50,50"), "repeat"),
+    ],
+)
+def test_make_spec_names_what_is_wrong(args: tuple[Any, ...], message: str) -> None:
+    kind, scope, period, amount, *rest = args
+    with pytest.raises(BudgetError, match=message):
+        make_spec(kind, scope, period, amount, thresholds=rest[0] if rest else None)
+
+
+BUDGET_FILE = """\
+budgets:
+  - org: true
+    period: month
+    amount_usd: 5000
+  - name: payments
+    team: payments
+    period: week
+    amount_usd: 300.50
+    thresholds: [80, 100]
+    projected_warning: false
+  - repository: acme/app
+    period: day
+    amount_usd: 25
+"""
+
+
+def test_parse_budget_file() -> None:
+    specs = parse_budget_file(BUDGET_FILE, "b.yaml")
+    assert specs == [
+        BudgetSpec("org:month", "org", "", "month", Decimal("5000.00")),
+        BudgetSpec(
+            "payments", "team", "payments", "week", Decimal("300.50"), (Decimal(80), Decimal(100)), False
+        ),
+        BudgetSpec("repository:acme/app:day", "repository", "acme/app", "day", Decimal("25.00")),
+    ]
+    assert parse_budget_file("budgets: []\n") == [] and parse_budget_file("budgets:\n") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("budgets:\n  - team: x\n    period: month\n    amout_usd: 5\n",
+         "b.yaml:4:5: budgets[0]: unknown key 'amout_usd'"),
+        ("budget: []\n", "b.yaml:1:1: unknown key 'budget'"),
+        ("budgets:\n  - team: x\n    user: y\n    period: day\n    amount_usd: 5\n", "exactly one of org"),
+        ("budgets:\n  - team: x\n    period: year\n    amount_usd: 5\n", "b.yaml:3:13: budgets[0]: period"),
+        ("budgets:\n  - team: x\n    period: day\n    amount_usd: -5\n",
+         "b.yaml:4:17: budgets[0]: amount_usd"),
+        ("budgets:\n  - team: x\n    period: day\n", "b.yaml:2:5: budgets[0]: missing key 'amount_usd'"),
+        ("budgets:\n  - org: yes please\n    period: day\n    amount_usd: 5\n", "org: true"),
+        ("budgets:\n  - team: x\n    period: day\n    amount_usd: 5\n    thresholds: 50\n", "thresholds"),
+        ("budgets:\n  - team: x\n    period: day\n    period: week\n    amount_usd: 5\n",
+         "'period' appears twice"),
+        ("budgets:\n  - {team: x, period: day, amount_usd: 5}\n  - {team: x, period: day, amount_usd: 6}\n",
+         "b.yaml:3:5: budgets[1]: name 'team:x:day' is already declared at b.yaml:2:5"),
+        ("budgets: [\n", "b.yaml: not valid YAML"),
+        ("- team: x\n", "expected a mapping with the key 'budgets'"),
+        ("", "empty file"),
+    ],
+)  # fmt: skip
+def test_a_bad_budget_file_is_named_with_its_position(text: str, message: str) -> None:
+    with pytest.raises(BudgetError) as error:
+        parse_budget_file(text, "b.yaml")
+    assert message in str(error.value)
+
+
+def test_apply_creates_updates_keeps_and_prunes(conn: psycopg.Connection[Any]) -> None:
+    t1, t2, t3 = NOW - timedelta(days=2), NOW - timedelta(days=1), NOW
+    set_budget(conn, make_spec("user", "ann@x", "day", 3), now=t1)  # not in the file
+    declared = parse_budget_file(BUDGET_FILE)
+    dry = apply_budgets(conn, declared, dry_run=True, now=t1)
+    assert [c.describe() for c in dry] == [
+        "+ org:month: org, per month, $5,000.00, thresholds 50/80/100 %, projected warning on",
+        "+ payments: team payments, per week, $300.50, thresholds 80/100 %, projected warning off",
+        "+ repository:acme/app:day: repository acme/app, per day, $25.00, thresholds 50/80/100 %, "
+        "projected warning on",
+    ]
+    assert list(current_budgets(conn)) == ["user:ann@x:day"]  # the dry run changed nothing
+    assert [c.action for c in apply_budgets(conn, declared, now=t1)] == ["create"] * 3
+    assert [c.action for c in apply_budgets(conn, declared, now=t2)] == ["unchanged"] * 3
+    edited = parse_budget_file(
+        BUDGET_FILE.replace("300.50", "350").replace(
+            "  - repository: acme/app\n", "  - repository: acme/lib\n"
+        )
+    )
+    plan = apply_budgets(conn, edited, dry_run=True, prune=True, now=t2)
+    assert [c.describe() for c in plan] == [
+        "= org:month",
+        "~ payments: amount_usd: 300.5 -> 350",
+        "- repository:acme/app:day: repository acme/app, per day, $25.00, thresholds 50/80/100 %, "
+        "projected warning on",
+        "+ repository:acme/lib:day: repository acme/lib, per day, $25.00, thresholds 50/80/100 %, "
+        "projected warning on",
+        "- user:ann@x:day: user ann@x, per day, $3.00, thresholds 50/80/100 %, projected warning on",
+    ]  # fmt: skip
+    assert len(conn.execute("SELECT * FROM budgets").fetchall()) == 4  # still
+    assert [c.action for c in apply_budgets(conn, edited, now=t2)] == ["unchanged", "update", "create"]
+    assert kept_budgets(current_budgets(conn), edited) == ["repository:acme/app:day", "user:ann@x:day"]
+    apply_budgets(conn, edited, prune=True, now=t3)
+    assert sorted(current_budgets(conn)) == ["org:month", "payments", "repository:acme/lib:day"]
+    assert versions(conn, "payments")[0][0] == Decimal("300.50") and versions(conn, "payments")[1][0] == 350
+    assert [s.name for s in budget_state(conn, t3 - US)] == [
+        "org:month", "payments", "repository:acme/app:day", "repository:acme/lib:day", "user:ann@x:day",
+    ]  # fmt: skip
+
+
+def test_the_example_file_is_valid() -> None:
+    specs = load_budget_file(str(ROOT / "examples" / "budgets.yaml"))
+    assert {s.scope_kind for s in specs} == {"org", "team", "user", "repository"}
+    assert {s.period for s in specs} == {"month", "week", "day"}
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def test_cli_set_list_rm_apply(database_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(budget_group, [args[0], "--database-url", database_url, *args[1:]])
+
+    created = run("set", "--team", "core", "--period", "week", "--amount", "200", "--thresholds", "90,100")
+    assert created.exit_code == 0, created.output
+    assert created.output == (
+        "created: team:core:week: team core, per week, $200.00, thresholds 90/100 %, projected warning on\n"
+    )
+    assert run(
+        "set", "--team", "core", "--period", "week", "--amount", "200", "--thresholds", "90,100"
+    ).output.startswith("unchanged: team:core:week")
+    updated = run("set", "--team", "core", "--period", "week", "--amount", "250", "--no-projected-warning")
+    assert updated.exit_code == 0 and updated.output.startswith(
+        "updated: team:core:week: amount_usd: 200 -> 250; thresholds: 90/100 -> 50/80/100; "
+        "warn_projected: True -> False"
+    )
+    assert run("set", "--org", "--team", "x", "--amount", "5").exit_code == 2
+    assert run("set", "--amount", "5").exit_code == 2
+    bad = run("set", "--org", "--amount", "-1")
+    assert bad.exit_code == 2 and "above 0" in bad.output
+    assert run("set", "--org", "--amount", "1000", "--name", "company").exit_code == 0
+
+    listed = run("list")
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[0].split() == ["NAME", "SCOPE", "PERIOD", "AMOUNT", "SPENT", "PERCENT",
+                                                     "PROJECTED", "STATUS"]  # fmt: skip
+    assert [line.split()[0] for line in listed.output.splitlines()[1:]] == ["company", "team:core:week"]
+    at = run("list", "--json", "--at", "2025-03-12T06:00:00")
+    assert at.exit_code == 0 and json.loads(at.output) == []  # before the budgets existed
+    states = json.loads(run("list", "--json").output)
+    assert [(s["name"], s["amount_usd"], s["status"], s["thresholds"]) for s in states] == [
+        ("company", 1000.0, "ok", [50.0, 80.0, 100.0]),
+        ("team:core:week", 250.0, "ok", [50.0, 80.0, 100.0]),
+    ]
+
+    removed = run("rm", "company")
+    assert removed.exit_code == 0 and removed.output == "removed: company\n"
+    missing = run("rm", "company")
+    assert missing.exit_code == 1 and "no current budget named 'company'" in missing.output
+
+    path = tmp_path / "budgets.yaml"
+    path.write_text(BUDGET_FILE)
+    dry = run("apply", str(path), "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.output.splitlines()[-2:] == [
+        f"  team:core:week: not in {path}, kept (--prune removes it)",
+        "dry run: 3 to create, 0 to update, 0 to remove, 0 unchanged; nothing changed",
+    ]
+    assert json.loads(run("list", "--json").output)[0]["name"] == "team:core:week"
+    applied = run("apply", str(path), "--prune")
+    assert (
+        applied.exit_code == 0
+        and applied.output.splitlines()[-1] == "3 create, 0 update, 1 remove, 0 unchanged"
+    )
+    path.write_text(BUDGET_FILE.replace("amount_usd: 25", "amount: 25"))
+    bad_file = run("apply", str(path))
+    assert bad_file.exit_code == 1 and f"{path}:13:5: budgets[2]: unknown key 'amount'" in bad_file.output
+    assert run("apply", str(tmp_path / "nope.yaml")).exit_code == 1
+
+
+def test_cli_without_a_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        budget_group, ["list", "--database-url", "postgresql://127.0.0.1:1/none?connect_timeout=1"]
+    )
+    assert result.exit_code == 1 and "cannot connect to the database" in result.output
+
+
+def test_the_budget_group_is_a_command_of_agent_spend() -> None:
+    from bridge.cli import main
+
+    assert main.commands["budget"] is budget_group
+
+
+# --- the lab's seeded budgets -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2025, 3, 12, 6, 0, tzinfo=UTC),  # a Wednesday morning
+        datetime(2025, 3, 30, 23, 30, tzinfo=UTC),  # a Sunday night at the end of a month
+        datetime(2025, 3, 1, 0, 20, tzinfo=UTC),  # the first minutes of a month
+    ],
+)
+def test_the_seeded_budgets_have_the_status_they_are_sized_for(database_url: str, now: datetime) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for hours in range(0, 24 * 20, 5):  # 20 days of spend up to now, three teams, four people, two repos
+            ts = now - timedelta(hours=hours, minutes=3)
+            spend(conn, ts, 3, user="ann@x", team="core", repo="acme/app")
+            spend(conn, ts, 2, user="bob@x", team="data", repo="acme/lib")
+            spend(conn, ts, 1, user="cy@x", team="data", repo=None)
+            spend(conn, ts, 1, user="unknown", team="unknown", repo=None)
+    seeded = seed_budgets(database_url, now)
+    assert seeded.status == EXPECTED
+    again = seed_budgets(database_url, now + timedelta(minutes=5))  # seeding again: new versions, same names
+    assert again.status == EXPECTED
+    assert {c.action for c in again.changes} <= {"update", "unchanged"}

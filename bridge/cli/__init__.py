@@ -3,7 +3,7 @@
 This package is the only place that imports click: each command parses its options, calls a
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
-the other commands have a module each (alerts, lab, reader_role, reconcile, report, reprice, retention,
+the other commands have a module each (budget, lab, reader_role, reconcile, report, reprice, retention,
 rollup).
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from bridge import config
-from bridge.cli.alerts import alerts_group
+from bridge.cli.budget import budget_group
 from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
 from bridge.cli.reader_role import reader_role_command
@@ -240,6 +240,13 @@ def serve(
     help="Also write the providers' bills for the seeded days to billing_lines (seeder/billing.py).",
 )
 @click.option(
+    "--budgets/--no-budgets",
+    default=True,
+    show_default=True,
+    help="Also create a few budgets sized from the seeded spend, one exceeded, one projected to be "
+    "(seeder/budgets.py).",
+)
+@click.option(
     "--database-url",
     envvar="AGENT_SPEND_DATABASE_URL",
     help="Database the bridge writes to, for --billing (default: the lab's, when `make lab` set one up).",
@@ -251,6 +258,7 @@ def seed(
     users: int,
     seed_value: int,
     billing: bool,
+    budgets: bool,
     database_url: str | None,
 ) -> None:
     """Send deterministic synthetic agent telemetry over real OTLP (and the bills behind it)."""
@@ -269,6 +277,8 @@ def seed(
     )
     if billing:
         _seed_billing(database_url, days, seed_value)
+    if budgets:
+        _seed_budgets(database_url)
 
 
 def _seed_billing(database_url: str | None, days: int, seed_value: int) -> None:
@@ -296,6 +306,30 @@ def _seed_billing(database_url: str | None, days: int, seed_value: int) -> None:
         f"${written.billed_usd:,.2f} billed, of which ${written.unmonitored_usd:,.2f} by an unmonitored key "
         "and user (see `agent-spend reconcile status` and the Reconciliation dashboard)"
     )
+
+
+def _seed_budgets(database_url: str | None) -> None:
+    """Budgets sized from the seeded spend (seeder/budgets.py), in the bridge's database."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from bridge.admin.budgets import BudgetError
+    from bridge.lab import lab
+    from seeder.budgets import seed_budgets
+
+    if database_url is None:
+        try:
+            database_url = lab.database_url(lab.LabPaths(lab.ROOT))
+        except lab.LabError:
+            click.echo("budgets not seeded: no --database-url and no lab database (`make lab`)")
+            return
+    try:
+        seeded = seed_budgets(database_url, datetime.now(UTC))
+    except (psycopg.Error, BudgetError) as exc:
+        raise click.ClickException(f"cannot write budgets: {exc}") from None
+    states = ", ".join(f"{name} {status}" for name, status in sorted(seeded.status.items()))
+    click.echo(f"budgets: {states or 'none (nothing spent in the current periods)'}; see `budget list`")
 
 
 @main.group("embedded-db")
@@ -341,7 +375,7 @@ def embedded_stop(data_dir: Path) -> None:
 
 
 # Subcommands with a module of their own under bridge/cli/.
-main.add_command(alerts_group)
+main.add_command(budget_group)
 main.add_command(lab_group)
 main.add_command(reconcile_group)
 main.add_command(reprice_command)
