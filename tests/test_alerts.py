@@ -23,6 +23,8 @@ from bridge.admin import alerts
 from bridge.admin.alert_delivery import StdoutDestination, WebhookDestination
 from bridge.admin.reconcile.client import RetryPolicy
 from bridge.cli import main
+from seeder.runaway import SESSION_ID, send_runaway
+from tests.support.bridge_process import BridgeProcess
 from tests.support.paths import ROOT
 from tests.support.rollups import call, insert_calls
 from tests.support.webhook import WebhookReceiver
@@ -151,6 +153,14 @@ def test_runaway_session_fires_above_a_multiple_or_the_cap_and_resolves(database
     assert "carl-1" in {r["subject"] for r in _kind(database_url, "alert_runaway_sessions", NOW, 5, 5, 1)}
     # An hour of quiet later, nothing runs away.
     assert _kind(database_url, "alert_runaway_sessions", NOW + timedelta(hours=1)) == []
+
+
+def test_the_seeded_runaway_session_fires_over_real_otlp(bridge: BridgeProcess, database_url: str) -> None:
+    sent = send_runaway(bridge.grpc_url, NOW)
+    assert sent.spans_rejected == 0 and sent.model_calls == 90
+    (row,) = _kind(database_url, "alert_runaway_sessions", NOW)
+    assert (row["subject"], row["severity"]) == (SESSION_ID, "critical")
+    assert row["value"] > config.ALERT_RUNAWAY_CAP_USD_PER_HOUR
 
 
 def test_anomaly_fires_above_twice_the_trailing_average_with_a_minimum(database_url: str) -> None:
