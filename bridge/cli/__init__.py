@@ -3,8 +3,8 @@
 This package is the only place that imports click: each command parses its options, calls a
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
-the other commands have a module each (budget, lab, reader_role, reconcile, report, reprice, retention,
-rollup).
+the other commands have a module each (api, budget, lab, reader_role, reconcile, report, reprice,
+retention, rollup).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from bridge import config
+from bridge.cli.api import api_command
 from bridge.cli.budget import budget_group
 from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
@@ -400,3 +401,4 @@ main.add_command(retention_command)
 main.add_command(reader_role_command)
 main.add_command(token_group)
 main.add_command(report_group)
+main.add_command(api_command)
