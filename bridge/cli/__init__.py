@@ -3,7 +3,7 @@
 This package is the only place that imports click: each command parses its options, calls a
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
-the other commands have a module each (api, budget, lab, reader_role, reconcile, report, reprice,
+the other commands have a module each (alerts, api, budget, lab, reader_role, reconcile, report, reprice,
 retention, rollup).
 """
 
@@ -21,6 +21,7 @@ import click
 from bridge import config
 from bridge.cli.api import api_command
 from bridge.cli.budget import budget_group
+from bridge.cli.alerts import alerts_group
 from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
 from bridge.cli.reader_role import reader_role_command
@@ -393,6 +394,7 @@ def embedded_stop(data_dir: Path) -> None:
 
 # Subcommands with a module of their own under bridge/cli/.
 main.add_command(budget_group)
+main.add_command(alerts_group)
 main.add_command(lab_group)
 main.add_command(reconcile_group)
 main.add_command(reprice_command)
