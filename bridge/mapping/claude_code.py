@@ -20,7 +20,7 @@ from bridge.mapping.common import (
     span_call,
     span_key,
 )
-from bridge.mapping.identity import harness_from_service, identity, reported_cost
+from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
 from bridge.model import ModelCall, Rejected, Tokens, normalise_tokens
@@ -47,8 +47,11 @@ def event_kind(record: LogRecord) -> str | None:
     for name in (record.event_name, body):
         if name.startswith(PREFIX):
             return name.removeprefix(PREFIX)
-    service = harness_from_service(text(record.resource, "service.name"))
-    if record.event_name in BARE_EVENTS and service == HARNESS and "agent.event.kind" not in record.attrs:
+    if (
+        record.event_name in BARE_EVENTS
+        and record.service_harness == HARNESS
+        and "agent.event.kind" not in record.attrs
+    ):
         return record.event_name
     return None
 

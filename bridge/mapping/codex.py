@@ -33,10 +33,10 @@ from bridge.mapping.common import (
     rfc3339_ns,
     short_hash,
 )
-from bridge.mapping.identity import harness_from_service, identity
+from bridge.mapping.identity import identity
 from bridge.mapping.providers import provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
-from bridge.mapping.semconv import has_usage, uses_agent_extension
+from bridge.mapping.semconv import AGENT_NAMESPACE, has_usage
 from bridge.model import (
     CostEstimation,
     Identity,
@@ -57,6 +57,7 @@ INPUT, OUTPUT = "input_token_count", "output_token_count"
 CACHED, CACHE_WRITE, REASONING = "cached_token_count", "cache_write_token_count", "reasoning_token_count"
 MAX_ERROR_CHARS = 300
 HANDLE_RESPONSES = "handle_responses"
+USAGE_NAMESPACE = "codex.usage."  # one of records.CLAIM_NAMESPACES
 
 
 def semantic_name(record: LogRecord) -> str:
@@ -72,9 +73,7 @@ def semantic_name(record: LogRecord) -> str:
 
 def from_codex(record: LogRecord | SpanRecord) -> bool:
     """Codex's own instrumentation scope, or a Codex service name (`codex_exec`, `codex_cli_rs`)."""
-    if record.scope_name.startswith(SCOPE_PREFIX):
-        return True
-    return harness_from_service(text(record.resource, "service.name")) == HARNESS
+    return record.scope_name.startswith(SCOPE_PREFIX) or record.service_harness == HARNESS
 
 
 def claims_log(record: LogRecord) -> bool:
@@ -101,9 +100,9 @@ def claims_span(span: SpanRecord) -> bool:
     shape (the `handle_responses` name or its `from` field); GenAI or `agent.*` spans that
     merely run under a Codex service name are left to the conventions.
     """
-    if any(key.startswith("codex.usage.") for key in span.attrs):
+    if USAGE_NAMESPACE in span.namespaces:
         return True
-    if not from_codex(span) or not has_usage(span.attrs) or uses_agent_extension(span.attrs):
+    if not from_codex(span) or not has_usage(span.attrs) or AGENT_NAMESPACE in span.namespaces:
         return False
     return span.name == HANDLE_RESPONSES or "from" in span.attrs
 

@@ -16,22 +16,21 @@ would hide the conversation and the GitHub user its invoke_agent names.
 
 from __future__ import annotations
 
-from bridge.mapping.attributes import has_prefix, text
-from bridge.mapping.identity import conversation_session, harness_from_service
+from bridge.mapping.attributes import text
+from bridge.mapping.identity import conversation_session
 from bridge.mapping.records import SpanRecord
 from bridge.mapping.semconv import map_genai_span
 from bridge.model import ModelCall
 
 SOURCE = "copilot"
 HARNESS = "copilot"
+NAMESPACES = frozenset({"copilot_chat.", "github.copilot."})  # in records.CLAIM_NAMESPACES
 
 
 def claims(span: SpanRecord) -> bool:
-    if harness_from_service(text(span.resource, "service.name")) == HARNESS:
+    if span.service_harness == HARNESS:
         return True
-    return has_prefix(span.attrs, "copilot_chat.", "github.copilot.") or (
-        text(span.attrs, "gen_ai.provider.name") == "github"
-    )
+    return not NAMESPACES.isdisjoint(span.namespaces) or text(span.attrs, "gen_ai.provider.name") == "github"
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:

@@ -27,7 +27,7 @@ from bridge.mapping.common import count, duration, log_call, log_hash_key, requi
 from bridge.mapping.identity import harness_from_service, identity
 from bridge.mapping.providers import provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
-from bridge.mapping.semconv import has_usage, uses_agent_extension
+from bridge.mapping.semconv import AGENT_NAMESPACE, has_usage
 from bridge.model import (
     CostEstimation,
     Identity,
@@ -66,8 +66,9 @@ ESTIMATIONS: dict[str, CostEstimation] = {
 
 def from_gemini_cli(record: LogRecord) -> bool:
     """Service name, logger scope (`gemini-cli`) or the CLI's `installation.id` common attribute."""
-    service = harness_from_service(text(record.resource, "service.name"))
-    return service == HARNESS or record.scope_name == HARNESS or "installation.id" in record.attrs
+    return (
+        record.service_harness == HARNESS or record.scope_name == HARNESS or "installation.id" in record.attrs
+    )
 
 
 def claims_span(span: SpanRecord) -> bool:
@@ -75,8 +76,8 @@ def claims_span(span: SpanRecord) -> bool:
     `gen_ai.agent.name`) and an `llm_call` by span name or operation, or carrying usage under
     the CLI's own agent name. Never the span name alone."""
     agent = harness_from_service(text(span.attrs, "gen_ai.agent.name")) == HARNESS
-    service = harness_from_service(text(span.resource, "service.name")) == HARNESS
-    if not (agent or service or span.scope_name == HARNESS) or uses_agent_extension(span.attrs):
+    service = span.service_harness == HARNESS
+    if not (agent or service or span.scope_name == HARNESS) or AGENT_NAMESPACE in span.namespaces:
         return False  # agent.* emitters running under the CLI's name are not the CLI's tracer
     operation = text(span.attrs, "gen_ai.operation.name")
     return LLM_CALL in (span.name, operation) or (agent and has_usage(span.attrs))

@@ -19,6 +19,7 @@ from bridge.model import ModelCall, normalise_tokens
 SOURCE = "openinference"
 KIND = "openinference.span.kind"
 CALL_KINDS = frozenset({"LLM", "EMBEDDING"})
+TOKEN_COUNT_NAMESPACE = "llm.token_count."  # one of records.CLAIM_NAMESPACES
 PROMPT = "llm.token_count.prompt"
 COMPLETION = "llm.token_count.completion"
 CACHE_READ_KEYS = ("llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details.cache_input")
@@ -27,7 +28,7 @@ REASONING_KEYS = ("llm.token_count.completion_details.reasoning",)
 
 
 def claims(span: SpanRecord) -> bool:
-    return KIND in span.attrs or any(key.startswith("llm.token_count.") for key in span.attrs)
+    return KIND in span.attrs or TOKEN_COUNT_NAMESPACE in span.namespaces
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:

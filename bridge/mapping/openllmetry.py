@@ -9,7 +9,7 @@ frame model calls and are not calls themselves.
 
 from __future__ import annotations
 
-from bridge.mapping.attributes import has_prefix, text
+from bridge.mapping.attributes import text
 from bridge.mapping.common import count, required_model, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
@@ -27,10 +27,11 @@ from bridge.model import ModelCall, normalise_tokens
 SOURCE = "openllmetry"
 NOT_CALL_KINDS = frozenset({"workflow", "task", "agent", "tool"})
 ASSOCIATION = "traceloop.association.properties."
+NAMESPACES = frozenset({"traceloop.", "llm.usage."})  # in records.CLAIM_NAMESPACES
 
 
 def claims(span: SpanRecord) -> bool:
-    return "llm.request.type" in span.attrs or has_prefix(span.attrs, "traceloop.", "llm.usage.")
+    return "llm.request.type" in span.attrs or not NAMESPACES.isdisjoint(span.namespaces)
 
 
 def map_span(span: SpanRecord) -> ModelCall | None:

@@ -1,13 +1,16 @@
 """Flattened views of OTLP spans and log records, the input of every source adapter.
 
 Adapters should not walk protobuf resource/scope nesting themselves; they get one record
-with its resource attributes beside it.
+with its resource attributes beside it, and the facts they claim by, computed once per record
+(or per resource) instead of by each adapter re-scanning the attributes (issue 12):
+`namespaces`, which of CLAIM_NAMESPACES the record's own attribute keys fall in, and
+`service_harness`, the harness its resource's `service.name` names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +18,44 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from bridge.mapping.attributes import Attributes, any_value, to_dict
+from bridge.mapping.attributes import Attributes, any_value, text, to_dict
+from bridge.mapping.identity import harness_from_service
+
+# The attribute namespaces adapters claim records by (`agent.x` is in `agent.`). A namespace is
+# a key's first dotted segment, or its first two (`codex.usage.`) when the first alone is not one.
+CLAIM_NAMESPACES = (
+    "agent.",
+    "codex.usage.",
+    "llm.token_count.",
+    "llm.usage.",
+    "traceloop.",
+    "copilot_chat.",
+    "github.copilot.",
+)
+_FIRST_SEGMENTS = frozenset(ns for ns in CLAIM_NAMESPACES if ns.count(".") == 1)
+assert all(ns.count(".") == 1 or ns[: ns.index(".") + 1] not in _FIRST_SEGMENTS for ns in CLAIM_NAMESPACES), (
+    "a two-segment namespace under a one-segment one would be reported as the latter"
+)
+NO_NAMESPACES: frozenset[str] = frozenset()
+
+
+def attribute_namespaces(attrs: Mapping[str, Any]) -> frozenset[str]:
+    """Which CLAIM_NAMESPACES the keys of `attrs` fall in: `"agent." in namespaces` is exactly
+    `any(key.startswith("agent.") for key in attrs)`. One prefix test per key (in C), then
+    Python only over the keys that matched."""
+    hits = [key for key in attrs if key.startswith(CLAIM_NAMESPACES)]
+    if not hits:
+        return NO_NAMESPACES
+    found = set()
+    for key in hits:
+        head = key[: key.index(".") + 1]
+        found.add(head if head in _FIRST_SEGMENTS else key[: key.index(".", len(head)) + 1])
+    return frozenset(found)
+
+
+def resource_harness(resource: Attributes) -> str | None:
+    """`harness_from_service` of the resource's `service.name`: once per resource, not per adapter."""
+    return harness_from_service(text(resource, "service.name"))
 
 
 def ns_to_datetime(ns: int) -> datetime:
@@ -37,10 +77,24 @@ class SpanRecord:
     end_ns: int
     is_error: bool
     status_message: str
+    service_harness: str | None = None
+    _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _merged: Attributes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        """Which CLAIM_NAMESPACES the span's own attribute keys fall in (computed once)."""
+        if self._namespaces is None:
+            self._namespaces = attribute_namespaces(self.attrs)
+        return self._namespaces
 
     def merged(self) -> Attributes:
-        """Span attributes over resource attributes: the resource supplies defaults."""
-        return {**self.resource, **self.attrs}
+        """Span attributes over resource attributes: the resource supplies defaults.
+
+        Built once per record and shared: callers read it, never write to it."""
+        if self._merged is None:
+            self._merged = {**self.resource, **self.attrs}
+        return self._merged
 
 
 @dataclass(slots=True)
@@ -57,14 +111,28 @@ class LogRecord:
     trace_id: str
     span_id: str
     severity: str
+    service_harness: str | None = None
+    _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _merged: Attributes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        """Which CLAIM_NAMESPACES the record's own attribute keys fall in (computed once)."""
+        if self._namespaces is None:
+            self._namespaces = attribute_namespaces(self.attrs)
+        return self._namespaces
 
     def merged(self) -> Attributes:
-        return {**self.resource, **self.attrs}
+        """Record attributes over resource attributes, built once; callers never write to it."""
+        if self._merged is None:
+            self._merged = {**self.resource, **self.attrs}
+        return self._merged
 
 
 def iter_spans(request: ExportTraceServiceRequest) -> Iterator[SpanRecord]:
     for resource_spans in request.resource_spans:
         resource = to_dict(resource_spans.resource.attributes)
+        harness = resource_harness(resource)
         for scope_spans in resource_spans.scope_spans:
             scope_name = scope_spans.scope.name
             for span in scope_spans.spans:
@@ -80,12 +148,14 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[SpanRecord]:
                     end_ns=span.end_time_unix_nano,
                     is_error=span.status.code == Status.STATUS_CODE_ERROR,
                     status_message=span.status.message,
+                    service_harness=harness,
                 )
 
 
 def iter_logs(request: ExportLogsServiceRequest) -> Iterator[LogRecord]:
     for resource_logs in request.resource_logs:
         resource = to_dict(resource_logs.resource.attributes)
+        harness = resource_harness(resource)
         for scope_logs in resource_logs.scope_logs:
             scope_name = scope_logs.scope.name
             for record in scope_logs.log_records:
@@ -102,4 +172,5 @@ def iter_logs(request: ExportLogsServiceRequest) -> Iterator[LogRecord]:
                     trace_id=record.trace_id.hex(),
                     span_id=record.span_id.hex(),
                     severity=record.severity_text,
+                    service_harness=harness,
                 )

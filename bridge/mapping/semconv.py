@@ -11,7 +11,7 @@ from bridge.mapping.attributes import Attributes, text
 from bridge.mapping.common import count, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
-from bridge.mapping.records import SpanRecord
+from bridge.mapping.records import LogRecord, SpanRecord
 from bridge.model import ModelCall, Rejected, Tokens, normalise_tokens
 
 SOURCE = "otel-genai"
@@ -43,13 +43,16 @@ USAGE_KEYS = INPUT_KEYS + OUTPUT_KEYS
 EVENT_ID_KEYS = ("agent.event.id", "event.id")
 
 
+AGENT_NAMESPACE = "agent."  # one of records.CLAIM_NAMESPACES
+
+
 def has_usage(attrs: Attributes) -> bool:
-    return any(key in attrs for key in USAGE_KEYS)
+    return any(map(attrs.__contains__, USAGE_KEYS))
 
 
-def uses_agent_extension(attrs: Attributes) -> bool:
+def uses_agent_extension(record: SpanRecord | LogRecord) -> bool:
     """The agent.* emitters report input *excluding* cache, unlike the GenAI conventions."""
-    return any(key.startswith("agent.") for key in attrs)
+    return AGENT_NAMESPACE in record.namespaces
 
 
 def is_model_call(span: SpanRecord) -> bool:
@@ -107,7 +110,7 @@ def map_genai_span(
         source=source,
         dedup_key=genai_dedup_key(span.attrs, span_key(span)),
         model=model,
-        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(span.attrs)),
+        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(span)),
         identity=identity(
             attrs,
             default_harness=default_harness,

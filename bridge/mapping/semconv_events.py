@@ -57,7 +57,7 @@ def map_log(record: LogRecord) -> ModelCall | None:
         source=SOURCE,
         dedup_key=dedup_key(record),
         model=model,
-        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(record.attrs)),
+        tokens=genai_tokens(attrs, exclusive=uses_agent_extension(record)),
         identity=identity(attrs),
         provider=normalise_provider(text(attrs, "gen_ai.provider.name", "gen_ai.system"))
         or provider_for_model(model),
