@@ -284,6 +284,8 @@ def _table_cell(value: Any, kind: Kind) -> str:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
     return str(value)
 
 
