@@ -4,7 +4,8 @@ A developer's agent loops on Claude Opus for the last 45 minutes: a turn every 9
 three large-context model calls per turn, about $80 in all, so its cost per hour is above
 `alert_runaway_sessions`' fixed cap ($50/h) whatever the developer's history. Sent over
 real OTLP like the rest of the seed (seeder.send), with the same record types, so the
-bridge maps, prices and rolls it up exactly like any other session.
+bridge maps, prices and rolls it up exactly like any other session. Its trace and span ids
+do not depend on "now", so seeding again is a replay the bridge deduplicates, like the rest.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def runaway_traces(now: datetime) -> list[SyntheticTrace]:
             begin = start + timedelta(seconds=n * 25)
             calls.append(
                 ModelCall(
-                    span_id=_id(f"{SESSION_ID}:{now.isoformat()}:{turn}:{n}", 8),
+                    span_id=_id(f"{SESSION_ID}:{turn}:{n}", 8),
                     start_ns=_to_ns(begin),
                     end_ns=_to_ns(begin + timedelta(seconds=20)),
                     model=MODEL,
@@ -86,8 +87,8 @@ def runaway_traces(now: datetime) -> list[SyntheticTrace]:
             )
         traces.append(
             SyntheticTrace(
-                trace_id=_id(f"{SESSION_ID}:{now.isoformat()}:{turn}", 16),
-                root_span_id=_id(f"{SESSION_ID}:{now.isoformat()}:{turn}:root", 8),
+                trace_id=_id(f"{SESSION_ID}:{turn}", 16),
+                root_span_id=_id(f"{SESSION_ID}:{turn}:root", 8),
                 resource=RESOURCE,
                 session=session,
                 agent_model=MODEL,

@@ -34,6 +34,7 @@ from bridge.cli.token import token_group
 
 if TYPE_CHECKING:
     from bridge.lab.embedded_db import EmbeddedPostgres
+    from seeder import SendResult
 
 
 @click.group()
@@ -273,30 +274,32 @@ def seed(
         )
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
+    # One runaway session ending now (seeder/runaway.py), counted with the rest.
+    runaway = _seed_runaway(endpoint, protocol)
+    for name in ("requests", "spans_sent", "spans_rejected", "model_calls"):
+        setattr(result, name, getattr(result, name) + getattr(runaway, name))
     click.echo(
         f"sent {result.spans_sent} spans ({result.model_calls} model calls) in {result.requests} requests; "
         f"accepted {result.accepted}, rejected {result.spans_rejected}"
     )
-    _seed_runaway(endpoint, protocol)
     if billing:
         _seed_billing(database_url, days, seed_value)
     if budgets:
         _seed_budgets(database_url)
 
 
-def _seed_runaway(endpoint: str, protocol: str) -> None:
-    """One runaway session ending now (seeder/runaway.py), so `alerts run` has something to say."""
+def _seed_runaway(endpoint: str, protocol: str) -> SendResult:
+    """Send the runaway session (seeder/runaway.py), so `alerts run` has something to say."""
     from datetime import UTC, datetime
 
     from seeder import Protocol, SeedError
-    from seeder.runaway import SESSION_ID, send_runaway
+    from seeder.runaway import send_runaway
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     try:
-        sent = send_runaway(endpoint, now, cast(Protocol, protocol))
+        return send_runaway(endpoint, now, cast(Protocol, protocol))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"runaway session {SESSION_ID}: {sent.model_calls} calls in the last hour (`alerts list`)")
 
 
 def _seed_billing(database_url: str | None, days: int, seed_value: int) -> None:
