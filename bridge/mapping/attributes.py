@@ -64,10 +64,20 @@ CONTENT_PREFIXES = (
 )
 
 
+_SCALARS = frozenset({"string_value", "bool_value", "int_value", "double_value"})
+
+
 def any_value(value: AnyValue) -> Any:
+    # A non-empty string_value can only mean the oneof holds a string: the common case is
+    # decided by one field read, without WhichOneof.
+    string = value.string_value
+    if string:
+        return string
     kind = value.WhichOneof("value")
     if kind is None:
         return None
+    if kind in _SCALARS:
+        return getattr(value, kind)
     if kind == "array_value":
         return [any_value(v) for v in value.array_value.values]
     if kind == "kvlist_value":
@@ -78,15 +88,39 @@ def any_value(value: AnyValue) -> Any:
 
 
 def to_dict(attributes: Iterable[KeyValue]) -> Attributes:
-    return {kv.key: any_value(kv.value) for kv in attributes}
+    out: Attributes = {}
+    for kv in attributes:
+        value = kv.value
+        string = value.string_value  # the common cases, inlined (see any_value)
+        if string:
+            out[kv.key] = string
+            continue
+        integer = value.int_value  # non-zero: the oneof holds an int
+        out[kv.key] = integer if integer else any_value(value)
+    return out
 
 
 def is_content_key(key: str) -> bool:
     return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
 
 
+# The content keys of each key sequence, remembered: records of one emitter repeat the same
+# keys in the same order. Bounded against junk; past the bound, keys are just tested again.
+_CONTENT_BY_SHAPE: dict[tuple[str, ...], frozenset[str]] = {}
+_MAX_SHAPES = 4096
+
+
 def without_content(attributes: Mapping[str, Any]) -> Attributes:
-    return {k: v for k, v in attributes.items() if not is_content_key(k)}
+    """A copy of `attributes` without content keys (a new dict even when nothing is dropped)."""
+    shape = tuple(attributes)
+    drop = _CONTENT_BY_SHAPE.get(shape)
+    if drop is None:
+        drop = frozenset(key for key in shape if is_content_key(key))
+        if len(_CONTENT_BY_SHAPE) < _MAX_SHAPES:
+            _CONTENT_BY_SHAPE[shape] = drop
+    if not drop:
+        return dict(attributes)
+    return {k: v for k, v in attributes.items() if k not in drop}
 
 
 class InvalidNumber(ValueError):
@@ -122,6 +156,9 @@ MAX_TOKENS_PER_CALL = config.MAX_TOKENS_PER_CALL
 def token_count(attrs: Mapping[str, Any], *keys: str) -> int | None:
     """Like `number`, but a token count: a non-negative integer within sane bounds."""
     for key in keys:
+        raw = attrs.get(key)
+        if raw.__class__ is int and 0 <= raw <= MAX_TOKENS_PER_CALL:
+            return raw  # the usual case: nothing to convert or refuse
         value = number(attrs, key)
         if value is None:
             continue
@@ -153,6 +190,8 @@ def text(attrs: Mapping[str, Any], *keys: str) -> str | None:
         raw = attrs.get(key)
         if raw is None or raw == "":
             continue
+        if raw.__class__ is str:
+            return raw
         if isinstance(raw, list):
             return ",".join(str(v) for v in raw)
         return str(raw)

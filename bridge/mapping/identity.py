@@ -174,13 +174,17 @@ def reported_cost(attrs: Attributes, *total_keys: str, micros_key: str | None = 
             f"attribute 'agent.cost.estimation'={value!r}: expected metered, subscription or unreported"
         )
     return ReportedCost(
-        input=usd(attrs, "agent.cost.input.usd"),
-        output=usd(attrs, "agent.cost.output.usd"),
-        cache_read=usd(attrs, "agent.cost.cache_read.usd"),
-        cache_write=usd(attrs, "agent.cost.cache_write.usd"),
+        input=_usd_of(attrs, "agent.cost.input.usd"),
+        output=_usd_of(attrs, "agent.cost.output.usd"),
+        cache_read=_usd_of(attrs, "agent.cost.cache_read.usd"),
+        cache_write=_usd_of(attrs, "agent.cost.cache_write.usd"),
         total=_total(attrs, total_keys, micros_key),
         estimation=estimation,
     )
+
+
+def _usd_of(attrs: Attributes, key: str) -> Decimal | None:
+    return usd(attrs, key) if key in attrs else None  # most calls report no split
 
 
 def _total(attrs: Attributes, total_keys: tuple[str, ...], micros_key: str | None) -> Decimal | None:

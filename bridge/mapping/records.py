@@ -39,11 +39,27 @@ assert all(ns.count(".") == 1 or ns[: ns.index(".") + 1] not in _FIRST_SEGMENTS 
 NO_NAMESPACES: frozenset[str] = frozenset()
 
 
+# Records of one emitter repeat the same keys in the same order: the answer is remembered
+# per key sequence (bounded against junk; past the bound, keys are just scanned again).
+_NAMESPACES_BY_SHAPE: dict[tuple[str, ...], frozenset[str]] = {}
+MAX_SHAPES = 4096
+
+
 def attribute_namespaces(attrs: Mapping[str, Any]) -> frozenset[str]:
     """Which CLAIM_NAMESPACES the keys of `attrs` fall in: `"agent." in namespaces` is exactly
-    `any(key.startswith("agent.") for key in attrs)`. One prefix test per key (in C), then
-    Python only over the keys that matched."""
-    hits = [key for key in attrs if key.startswith(CLAIM_NAMESPACES)]
+    `any(key.startswith("agent.") for key in attrs)`."""
+    shape = tuple(attrs)
+    found = _NAMESPACES_BY_SHAPE.get(shape)
+    if found is None:
+        found = _scan_namespaces(shape)
+        if len(_NAMESPACES_BY_SHAPE) < MAX_SHAPES:
+            _NAMESPACES_BY_SHAPE[shape] = found
+    return found
+
+
+def _scan_namespaces(keys: tuple[str, ...]) -> frozenset[str]:
+    """One prefix test per key (in C), then Python only over the keys that matched."""
+    hits = [key for key in keys if key.startswith(CLAIM_NAMESPACES)]
     if not hits:
         return NO_NAMESPACES
     found = set()

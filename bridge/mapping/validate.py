@@ -28,6 +28,7 @@ as JSONB too.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,21 @@ _TOKEN_FIELDS = (
     ("reasoning_tokens", "reasoning"),
 )
 MAX_COST = Decimal(config.MAX_COST_USD)
+_IDENTITY_VALUES = operator.attrgetter(*_IDENTITY_FIELDS)
+_NAME_VALUES = operator.attrgetter(*_NAME_FIELDS)
+
+
+def _all_plain_names(values: tuple[Any, ...]) -> bool:
+    """True when every value is None or short printable ASCII text, so `check_text` would pass
+    each one (the usual case, decided at once); False sends them through `check_text`."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return True
+    try:
+        joined = "".join(present)
+    except TypeError:
+        return False
+    return joined.isascii() and joined.isprintable() and max(map(len, present)) <= config.MAX_NAME_CHARS
 
 
 def check_text(field: str, value: str | None, cap: int, *, free_text: bool = False) -> None:
@@ -128,9 +144,28 @@ def _bad_str(value: str) -> bool:
 def _needs_cleaning(value: Any) -> bool:
     """Whether any key or string in `value` holds NUL or invalid UTF-8, or a float is not finite.
 
-    Iterative, with strings checked where they are found: this runs for every call on the
-    ingest path, over attribute maps that are usually flat."""
-    pending = [value]
+    This runs for every call on the ingest path, over attribute maps that are usually flat:
+    a map's keys and string values are checked joined (NUL, ASCII and UTF-8 hold for a join
+    exactly when they hold for every part), and only its other values are walked."""
+    if type(value) is not dict:
+        return _walk_needs_cleaning([value])
+    try:
+        keys = "".join(value)
+    except TypeError:
+        return True  # a key that is not a string
+    values = value.values()
+    strings = "".join([v for v in values if v.__class__ is str])
+    if _bad_str(keys) or _bad_str(strings):
+        return True
+    rest = [v for v in values if not (v.__class__ in _PLAIN or v is None)]
+    return bool(rest) and _walk_needs_cleaning(rest)
+
+
+_PLAIN = frozenset({str, int, bool})
+
+
+def _walk_needs_cleaning(pending: list[Any]) -> bool:
+    """The general walk: nested maps and lists, strings checked where they are found."""
     while pending:
         item = pending.pop()
         kind = type(item)
@@ -190,14 +225,17 @@ def validate_call(call: ModelCall) -> ModelCall:
     """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field."""
     _check_ids(call)
     ident = call.identity
-    for field in _IDENTITY_FIELDS:
-        check_text(field, getattr(ident, field), config.MAX_NAME_CHARS)
+    names_ok = _all_plain_names((*_IDENTITY_VALUES(ident), *_NAME_VALUES(call)))
+    if not names_ok:
+        for field in _IDENTITY_FIELDS:
+            check_text(field, getattr(ident, field), config.MAX_NAME_CHARS)
     for field, value in _filter_values(call):
         if value == config.ALL_SENTINEL:
             raise Rejected(f"{field}: {value!r} is reserved (the dashboards' All value)")
     check_text("workspace_cwd", ident.workspace_cwd, config.MAX_TEXT_CHARS, free_text=True)
-    for field in _NAME_FIELDS:
-        check_text(field, getattr(call, field), config.MAX_NAME_CHARS)
+    if not names_ok:
+        for field in _NAME_FIELDS:
+            check_text(field, getattr(call, field), config.MAX_NAME_CHARS)
     check_text("event_id", call.event_id, config.MAX_ID_CHARS)
     check_text("dedup_key", call.dedup_key, config.MAX_DEDUP_KEY_CHARS)
     if not call.dedup_key:

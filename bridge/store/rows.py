@@ -82,6 +82,8 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
 )
 
 UNKNOWN = "unknown"
+# json.dumps(value, default=str, ensure_ascii=False), without building an encoder per row.
+_attributes_json = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 def context_row(ctx: SpanContext, sender: str = "") -> tuple[Any, ...]:
@@ -151,7 +153,7 @@ def to_row(call: ModelCall, costs: Costs, sender: str = "") -> tuple[Any, ...]:
         call.error,
         call.stop_reason,
         call.finish_reasons,
-        json.dumps(call.attributes, default=str, ensure_ascii=False),
+        _attributes_json(call.attributes),
         call.parent_span_id,
         sender,
     )
