@@ -14,7 +14,7 @@ import random
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,10 @@ import pytest
 from psycopg import sql
 
 import bridge.store.migrate as migrate_module
-from bridge.admin.retention import apply_retention
 from bridge.server import readiness_check
 from bridge.store.migrate import LEGACY_CHECKSUMS, available, migrate_schema, object_files, outdated_objects
 from tests.support.db import with_database
-from tests.support.rollups import BASE, assert_rollups_exact, insert_calls, random_calls, raw_rows
+from tests.support.rollups import BASE, assert_rollups_exact, call, insert_calls, random_calls, raw_rows
 from tests.support.schema import build_legacy, catalog, catalog_differences, legacy_files
 
 # Panel functions over a range, with all filters at "All" (their last six arguments).
@@ -54,7 +53,8 @@ def _figures(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[Any, ...]]]:
         r[0]
         for r in conn.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
-            "AND c.relkind = 'r' AND c.relname NOT LIKE 'schema\\_%' ORDER BY 1"
+            "AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+            " AND c.relname NOT LIKE 'schema\\_%' ORDER BY 1"
         )
     ]
     for table in tables:
@@ -96,6 +96,14 @@ def fresh_url(server_url: str) -> Iterator[str]:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def _legacy_retention(conn: psycopg.Connection[Any], horizon: datetime) -> None:
+    """What `agent-spend retention` did before 0012: record the horizon, delete with the flag."""
+    conn.execute("INSERT INTO retention_state (horizon) VALUES (%s)", (horizon,))
+    with conn.transaction():
+        conn.execute("SET LOCAL agent_spend.retention = 'on'")
+        conn.execute("DELETE FROM agent_spend_logs WHERE ts < %s", (horizon,))
+
+
 def test_a_database_of_the_pre_split_files_upgrades_in_place(empty_database_url: str, fresh_url: str) -> None:
     assert build_legacy(empty_database_url) == list(LEGACY_CHECKSUMS)
     rng = random.Random(80)
@@ -111,8 +119,9 @@ def test_a_database_of_the_pre_split_files_upgrades_in_place(empty_database_url:
         conn.execute("DELETE FROM agent_spend_logs WHERE id % 11 = 0")
         pruned = raw_rows(conn, "ts < %s", (horizon,))
         assert pruned
-        apply_retention(conn, horizon, batch_size=100)
+        _legacy_retention(conn, horizon)
         before = _figures(conn)
+        ids = conn.execute("SELECT max(id) FROM agent_spend_logs").fetchone()
 
     result = migrate_schema(empty_database_url)
 
@@ -125,7 +134,22 @@ def test_a_database_of_the_pre_split_files_upgrades_in_place(empty_database_url:
         assert recorded == {m.version: m.checksum for m in available()}
         after = _figures(conn)
         assert {name: after[name] for name in before} == before  # tables added later start empty
-        assert all(after[name] == [] for name in after.keys() - before.keys() - {"budgets"})
+        assert all(after[name] == [] for name in after.keys() - before.keys() - {"budgets", "call_keys"})
+        # 0012 partitioned the calls by day: every row kept its id and is in its day's
+        # partition, call_keys holds each key at its row's ts, and new ids continue after.
+        assert after["call_keys"] == sorted(
+            conn.execute("SELECT dedup_key, ts FROM agent_spend_logs").fetchall(), key=repr
+        )
+        assert conn.execute("SELECT count(*) FROM agent_spend_logs_default").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(DISTINCT tableoid) = count(DISTINCT date_trunc('day', ts AT TIME ZONE 'UTC'))"
+            " FROM agent_spend_logs"
+        ).fetchone() == (True,)
+        assert ids is not None
+        insert_calls(conn, [call("after-0012", BASE)])
+        new_id = conn.execute("SELECT id FROM agent_spend_logs WHERE dedup_key = 'after-0012'").fetchone()
+        assert new_id is not None and new_id[0] > ids[0]
+        conn.execute("DELETE FROM agent_spend_logs WHERE dedup_key = 'after-0012'")
         # Each team's monthly_budget_usd became a team/month budget judging every month (0 is none).
         budgets = conn.execute(
             "SELECT name, scope_kind, scope, period, amount_usd, thresholds, warn_projected,"

@@ -1,18 +1,25 @@
 """Drop old raw rows while the rollups keep their history (`agent-spend retention`).
 
 Raw rows are the expensive part of the database; the dashboards read rollups for anything
-older than a few days. Retention therefore deletes raw rows before a horizon without
-subtracting them from the rollups: each batch runs with `agent_spend.retention = on`,
-which the delete trigger honours by skipping the subtraction (and archiving the rows'
-session totals instead), and refuses for any row not before the recorded horizon. The
-horizon is recorded first, in its own transaction, so `rollup verify` never compares a
-bucket whose raw rows are partly gone, even if this command is interrupted. The command's
-options live in bridge/cli/retention.py.
+older than a few days. agent_spend_logs is partitioned by UTC day (migration 0012), and the
+horizon is a UTC midnight, so retention drops whole day partitions: each is detached, its
+calls' session figures are added to session_archive (as the delete trigger does for deleted
+rows), and it is dropped (`spend_partition_retire`), one transaction each: seconds, no dead
+tuples, nothing subtracted from the rollups. Rows before the horizon in the default partition
+(late calls of days without a partition) are then deleted in batches with
+`agent_spend.retention = on`, which the delete trigger honours by skipping the subtraction
+(and archiving the rows' session totals instead); it refuses for any row not before the
+recorded horizon. The horizon is recorded first, in its own transaction, so `rollup verify`
+never compares a bucket whose raw rows are partly gone, even if this command is interrupted.
+Last, the keys of pruned calls older than the horizon minus `spend_key_grace()` leave
+call_keys (until then a replay of a pruned call is still a duplicate). The command's options
+live in bridge/cli/retention.py.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,11 +39,24 @@ RECORD = """
         SET horizon = greatest(retention_state.horizon, EXCLUDED.horizon), updated_at = now()
     RETURNING horizon
 """
-# Oldest first through the ts index; ids keep each batch's DELETE a cheap primary-key probe.
+# Day partitions wholly before the horizon, oldest first.
+RETIRABLE = "SELECT partition FROM spend_partitions() WHERE upper_bound <= %s ORDER BY lower_bound"
+RETIRE = "SELECT spend_partition_retire(%s)"
+# Oldest first through the ts index; (id, ts) keeps each batch's DELETE a cheap primary-key
+# probe in the partitions before the horizon (after the drops, the default one).
 DELETE_BATCH = """
     DELETE FROM agent_spend_logs
-    WHERE id IN (SELECT id FROM agent_spend_logs WHERE ts < %s ORDER BY ts LIMIT %s)
+    WHERE ts < %(horizon)s
+      AND (id, ts) IN (SELECT id, ts FROM agent_spend_logs WHERE ts < %(horizon)s ORDER BY ts LIMIT %(limit)s)
 """
+PRUNE_KEYS = """
+    DELETE FROM call_keys
+    WHERE dedup_key IN (SELECT dedup_key FROM call_keys WHERE ts < %s - spend_key_grace() LIMIT %s)
+"""
+# DETACH PARTITION takes an ACCESS EXCLUSIVE lock on agent_spend_logs for an instant; waiting
+# behind a long query would hold up the bridge's writes, so give up quickly and retry.
+LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
+LOCK_ATTEMPTS = 6
 
 
 def parse_age(text: str) -> timedelta:
@@ -54,9 +74,11 @@ class RetentionResult:
 
     horizon: datetime  # rows before this were (or, dry run, would be) deleted
     recorded_horizon: datetime | None  # retention_state after the run; None on a dry run
-    deleted: int
-    batches: int
+    deleted: int  # rows dropped with their partitions plus rows deleted in batches
+    batches: int  # DELETE transactions (of rows outside day partitions)
     dry_run: bool
+    partitions: int = 0  # day partitions dropped whole (dry run: that would be)
+    keys_pruned: int = 0  # call_keys of pruned calls past the grace
 
 
 def horizon_for_age(conn: psycopg.Connection[Any], age: timedelta) -> datetime:
@@ -75,11 +97,13 @@ def apply_retention(
     batch_size: int = config.RETENTION_BATCH_ROWS,
     dry_run: bool = False,
     on_batch: Callable[[int], None] | None = None,
+    on_partition: Callable[[str, int], None] | None = None,
 ) -> RetentionResult:
-    """Delete raw rows before `horizon` (rounded down to a UTC day) in committed batches.
+    """Drop the day partitions before `horizon` (rounded down to a UTC day), then delete the
+    remaining raw rows before it in committed batches, then prune old call_keys.
 
-    Switches `conn` (which must be idle) to autocommit: every batch is its own transaction,
-    so locks and the delete's WAL stay small and an interruption keeps what was done.
+    Switches `conn` (which must be idle) to autocommit: every partition and every batch is
+    its own transaction, so locks and WAL stay small and an interruption keeps what was done.
     """
     conn.autocommit = True
     row = conn.execute(ALIGN, (horizon,)).fetchone()
@@ -87,18 +111,56 @@ def apply_retention(
     horizon = row[0]
     if dry_run:
         counted = conn.execute("SELECT count(*) FROM agent_spend_logs WHERE ts < %s", (horizon,)).fetchone()
-        return RetentionResult(horizon, None, counted[0] if counted else 0, 0, True)
+        retirable = conn.execute(RETIRABLE, (horizon,)).fetchall() if _partitioned(conn) else []
+        return RetentionResult(horizon, None, counted[0] if counted else 0, 0, True, len(retirable))
     with conn.transaction():
         recorded = conn.execute(RECORD, (horizon,)).fetchone()
-    deleted = batches = 0
+    deleted = batches = partitions = 0
+    partitioned = _partitioned(conn)
+    for (name,) in conn.execute(RETIRABLE, (horizon,)).fetchall() if partitioned else []:
+        dropped = _retire(conn, name)
+        deleted += dropped
+        partitions += 1
+        if on_partition:
+            on_partition(name, dropped)
     while True:
         with conn.transaction():
             conn.execute("SET LOCAL agent_spend.retention = 'on'")
-            count = conn.execute(DELETE_BATCH, (horizon, batch_size)).rowcount
+            count = conn.execute(DELETE_BATCH, {"horizon": horizon, "limit": batch_size}).rowcount
         deleted += count
         batches += 1
         if on_batch:
             on_batch(count)
         if count < batch_size:
             break
-    return RetentionResult(horizon, recorded[0] if recorded else None, deleted, batches, False)
+    keys = 0
+    while partitioned:
+        with conn.transaction():
+            pruned = conn.execute(PRUNE_KEYS, (horizon, batch_size)).rowcount
+        keys += pruned
+        if pruned < batch_size:
+            break
+    return RetentionResult(
+        horizon, recorded[0] if recorded else None, deleted, batches, False, partitions, keys
+    )
+
+
+def _partitioned(conn: psycopg.Connection[Any]) -> bool:
+    """Migration 0012 applied? (Tests of older releases run retention on their databases.)"""
+    row = conn.execute("SELECT to_regprocedure('spend_partitions()') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _retire(conn: psycopg.Connection[Any], partition: str) -> int:
+    """One partition in one transaction, retried when the instant lock is not granted in time."""
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            with conn.transaction():
+                conn.execute(LOCK_TIMEOUT)
+                row = conn.execute(RETIRE, (partition,)).fetchone()
+            return int(row[0]) if row else 0
+        except psycopg.errors.LockNotAvailable:
+            if attempt == LOCK_ATTEMPTS - 1:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")

@@ -18,7 +18,7 @@ from bridge.cli.options import DATABASE_URL
     default=config.RETENTION_BATCH_ROWS,
     show_default=True,
     type=click.IntRange(1),
-    help="Rows per transaction.",
+    help="Rows per DELETE transaction (outside day partitions, which are dropped whole) and keys per prune.",
 )
 @click.option("--dry-run", is_flag=True, help="Only count the rows that would be deleted.")
 def retention_command(database_url: str, older_than: str, batch_size: int, dry_run: bool) -> None:
@@ -39,13 +39,18 @@ def retention_command(database_url: str, older_than: str, batch_size: int, dry_r
             batch_size=batch_size,
             dry_run=dry_run,
             on_batch=lambda n: click.echo(f"deleted {n} rows", err=True) if n else None,
+            on_partition=lambda name, n: click.echo(f"dropped partition {name} ({n} rows)", err=True),
         )
     when = result.horizon.isoformat()
     if result.dry_run:
-        click.echo(f"dry run: would delete {result.deleted} raw rows before {when}; nothing changed")
+        click.echo(
+            f"dry run: would delete {result.deleted} raw rows before {when} "
+            f"({result.partitions} day partitions dropped whole); nothing changed"
+        )
         return
     recorded = result.recorded_horizon.isoformat() if result.recorded_horizon else when
     click.echo(
-        f"deleted {result.deleted} raw rows before {when} in {result.batches} batches; "
-        f"rollups keep that history (retention horizon {recorded})"
+        f"deleted {result.deleted} raw rows before {when} in {result.batches} batches "
+        f"and {result.partitions} dropped day partitions; rollups keep that history "
+        f"(retention horizon {recorded}); {result.keys_pruned} old call keys pruned"
     )

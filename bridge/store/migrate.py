@@ -6,7 +6,8 @@ applied one is an error. schema/objects/<folder>/<object>.sql hold the functions
 types, triggers, the reader role and the grants: every run re-applies all of them, in path
 order, in one transaction, and records their checksums in schema_objects. A migration that
 needs data computed by objects (a rollup's backfill) queues it in schema_backfills; the
-queue is drained in the objects' transaction, once the objects it calls are current.
+queue is drained in the objects' transaction, once the objects it calls are current, and the
+day partitions of agent_spend_logs around today are created there too (migration 0012).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class MigrationResult:
     objects: int = 0  # object files applied (all of them, unless `before` was given)
     changed_objects: list[str] = field(default_factory=list)  # those whose checksum was new
     backfills: list[str] = field(default_factory=list)  # "version: action rollup" drained
+    partitions: int = 0  # day partitions of agent_spend_logs created ahead by this run
 
 
 class MigrationError(RuntimeError):
@@ -249,6 +251,10 @@ def migrate_schema(database_url: str, before: str | None = None) -> MigrationRes
                 with conn.transaction():
                     _apply_objects(conn, result)
                     _drain_backfills(conn, result)
+                    # The day partitions of agent_spend_logs around today (the bridge's
+                    # writer keeps them ahead from then on).
+                    row = conn.execute("SELECT spend_partition_maintain()").fetchone()
+                    result.partitions = int(row[0]) if row else 0
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_ID,))
     return result

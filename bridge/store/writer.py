@@ -1,8 +1,8 @@
 """Batching writer: the only code that inserts model calls.
 
 Requests hand their rows to one writer thread through a bounded queue; the thread merges
-whatever is waiting into one transaction (COPY into a staging table, then one INSERT …
-ON CONFLICT), commits, and only then completes each request's future. So a request is
+whatever is waiting into one transaction (COPY into a staging table, then one INSERT that
+claims the calls' keys in call_keys and stores the calls whose key it claimed), commits, and only then completes each request's future. So a request is
 acknowledged only after its rows are durable, a replay never adds a row, and a full queue
 or a dead database is reported to the exporter as retryable.
 
@@ -18,7 +18,9 @@ Trace context (docs/sources.md): the same transaction stores the request's span 
 trace_spans, fills what each staged call lacks from its ancestors (`trace_inherited`), records
 calls still lacking a user, session or repository in trace_waiting, and completes stored calls
 of the traces whose context just arrived (`trace_context_complete`). Every `maintenance`
-seconds the thread prunes both tables to the window and re-completes recent traces.
+seconds the thread prunes both tables to the window and re-completes recent traces, and
+creates the day partitions of agent_spend_logs that the window around today lacks
+(`spend_partition_maintain()`; also at connect).
 """
 
 from __future__ import annotations
@@ -113,11 +115,24 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 _NCOLS = len(COLUMNS)
 _PARENT = _NCOLS + STAGING_EXTRAS.index("parent_span_id")
 _USER, _SESSION, _REPO = (COLUMNS.index(c) for c in ("user_id", "session_id", "workspace_repo"))
+_REPORTED = COLUMNS.index("reported_cost_usd")
 
 
 def _lacks(row: tuple[Any, ...]) -> bool:
     """model.lacks_key_identity, on a row: only such rows are filled or wait."""
     return row[_USER] == "unknown" or row[_SESSION] is None or row[_REPO] is None
+
+
+def _may_complete(rows: list[tuple[Any, ...]], inserted: set[str]) -> bool:
+    """Does a copy that did not make its row carry a reported cost (COMPLETE_FROM_STAGING)?"""
+    made: set[str] = set()
+    for row in rows:
+        key = row[0]
+        if key in inserted and key not in made:
+            made.add(key)  # the first copy of a new call is the row itself
+        elif row[_REPORTED] is not None:
+            return True
+    return False
 
 
 def _completes(old: str, new: str, new_team: str) -> str:
@@ -139,39 +154,52 @@ def _completes(old: str, new: str, new_team: str) -> str:
             ELSE {list_cost} * {config.REPORTED_COST_MAX_FACTOR} + {config.REPORTED_COST_SLACK_USD} END"""
 
 
-# The cost the emitter reported arrives on only one of a call's signals (Claude Code puts
-# cost_usd on its log event, not on its span). Whichever arrives first makes the row; a
-# later copy of the *same call* that carries the reported cost completes it (and nothing
-# else): its costs were computed from the same tokens with more knowledge. See _completes.
+# agent_spend_logs is partitioned by ts (migration 0012), so the key of a call is claimed in
+# call_keys, which holds every stored call's key and the ts of its row: only the calls whose
+# key this statement claimed are inserted (the first copy to arrive, by `ord`), so two
+# copies with different timestamps (on either side of a partition boundary) are one row, and
+# concurrent writers serialise on the key. The trigger on agent_spend_logs then finds the
+# keys already claimed.
 INSERT_FROM_STAGING = f"""
+    WITH firsts AS MATERIALIZED (
+        SELECT DISTINCT ON (dedup_key) * FROM staging_calls ORDER BY dedup_key, ord
+    ), claimed AS (
+        INSERT INTO call_keys (dedup_key, ts)
+        SELECT dedup_key, ts FROM firsts ORDER BY dedup_key
+        ON CONFLICT (dedup_key) DO NOTHING
+        RETURNING dedup_key
+    )
     INSERT INTO agent_spend_logs ({_COLS})
     SELECT {_SELECT}
-    FROM (
-        -- One row per call even if the batch holds several copies (ON CONFLICT DO UPDATE
-        -- may not touch a row twice): the first to arrive. COMPLETE_FROM_STAGING lets a later
-        -- copy in the same batch complete it.
-        SELECT DISTINCT ON (dedup_key) * FROM staging_calls ORDER BY dedup_key, ord
-    ) s LEFT JOIN users u ON u.user_id = s.user_id
+    FROM firsts s JOIN claimed c ON c.dedup_key = s.dedup_key
+    LEFT JOIN users u ON u.user_id = s.user_id
     ORDER BY s.dedup_key
-    ON CONFLICT (dedup_key) DO UPDATE SET ({", ".join(COST_COLUMNS)})
-        = ({", ".join("EXCLUDED." + c for c in COST_COLUMNS)})
-        WHERE {_completes("agent_spend_logs", "EXCLUDED", "EXCLUDED.team")}
-    RETURNING dedup_key, xmax = 0 AS inserted
+    RETURNING dedup_key
 """
-# Only run when one batch holds several copies of a call: the first qualifying later copy
-# completes the stored row under the same rule.
+# The cost the emitter reported arrives on only one of a call's signals (Claude Code puts
+# cost_usd on its log event, not on its span). Whichever arrives first makes the row; the
+# first later copy of the *same call* that carries the reported cost completes it (and
+# nothing else): its costs were computed from the same tokens with more knowledge. See
+# _completes. The stored row is found at the ts call_keys holds, in one partition. Only run
+# when a copy that did not make its row carries a reported cost.
 COMPLETE_FROM_STAGING = f"""
     UPDATE agent_spend_logs t SET ({", ".join(COST_COLUMNS)}) = ({", ".join("s." + c for c in COST_COLUMNS)})
     FROM (
-        SELECT DISTINCT ON (c.dedup_key) c.*
+        SELECT DISTINCT ON (c.dedup_key) c.*, k.ts AS stored_ts
         FROM staging_calls c
-        JOIN agent_spend_logs o ON o.dedup_key = c.dedup_key
+        JOIN call_keys k ON k.dedup_key = c.dedup_key
+        JOIN agent_spend_logs o ON o.dedup_key = c.dedup_key AND o.ts = k.ts
         LEFT JOIN users u ON u.user_id = c.user_id
-        WHERE {_completes("o", "c", "COALESCE(c.team, u.team, 'unknown')")}
+        WHERE c.reported_cost_usd IS NOT NULL
+          AND {_completes("o", "c", "COALESCE(c.team, u.team, 'unknown')")}
         ORDER BY c.dedup_key, c.ord
     ) s
-    WHERE t.dedup_key = s.dedup_key AND t.reported_cost_usd IS NULL
+    WHERE t.dedup_key = s.dedup_key AND t.ts = s.stored_ts AND t.reported_cost_usd IS NULL
 """
+# Day partitions from a week back to a few days ahead (spend_partition_window()), so every
+# call the bridge accepts (at most a day in the future) finds its partition; older late
+# calls go to the default partition. Runs at connect and with every maintenance.
+MAINTAIN_PARTITIONS = "SELECT spend_partition_maintain()"
 UPSERT_STATS = """
     INSERT INTO ingest_stats (bucket, signal, records_received, rows_written, duplicates_skipped, rejected)
     VALUES (%s, %s, %s, %s, %s, %s)
@@ -336,7 +364,20 @@ class BatchWriter:
             self._set_up(False)
             return False
         self._set_up(True)
+        self._maintain_partitions()
         return True
+
+    def _maintain_partitions(self) -> None:
+        """Create the day partitions of the window that are missing (the default partition
+        takes any row meanwhile, so a failure here only costs pruning: the next round retries)."""
+        if self._conn is None:
+            return
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SET LOCAL lock_timeout = '5s'")
+                self._conn.execute(MAINTAIN_PARTITIONS)
+        except psycopg.Error as exc:
+            log.warning("partition maintenance failed: %s", exc)
 
     def _set_up(self, up: bool) -> None:
         self.database_up = up
@@ -385,7 +426,8 @@ class BatchWriter:
                 return
 
     def _maybe_maintain(self) -> None:
-        """Prune trace context to the window and re-complete recent traces, when due."""
+        """Create missing day partitions, prune trace context to the window and re-complete
+        recent traces, when due."""
         now = time.monotonic()
         if now < self._next_maintenance or not self.database_up or self._conn is None:
             return
@@ -401,6 +443,7 @@ class BatchWriter:
                     cur.execute(COMPLETE_TRACES, (traces,))
         except psycopg.Error as exc:  # maintenance only: the next round retries
             log.warning("trace context maintenance failed: %s", exc)
+        self._maintain_partitions()
 
     def _write(self, batch: list[Submission]) -> None:
         started = time.perf_counter()
@@ -536,9 +579,9 @@ class BatchWriter:
                 if parented:
                     cur.execute(FILL_STAGING)
                 cur.execute(INSERT_FROM_STAGING)
-                inserted = {key for key, is_new in cur.fetchall() if is_new}
-                if len(inserted) < len(rows) and len({row[0] for row in rows}) < len(rows):
-                    cur.execute(COMPLETE_FROM_STAGING)  # several copies of a call in this batch
+                inserted = {key for (key,) in cur.fetchall()}
+                if _may_complete(rows, inserted):
+                    cur.execute(COMPLETE_FROM_STAGING)
                 if parented and inserted:
                     cur.execute(INSERT_WAITING, (list(inserted),))
             if traces:

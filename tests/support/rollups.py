@@ -123,14 +123,36 @@ def call(dedup_key: str, ts: datetime, **overrides: Any) -> dict[str, Any]:
 
 
 def insert_calls(conn: psycopg.Connection[Any], calls: list[dict[str, Any]]) -> int:
-    """One multi-row INSERT ... ON CONFLICT DO NOTHING, like the writer's; returns rows inserted."""
+    """Like the writer: claim the keys in call_keys, then insert the first copy of each call
+    whose key was claimed (a replay, or a copy at another ts, adds nothing); returns rows inserted.
+    On a database of a release before 0012 (no call_keys), an INSERT ... ON CONFLICT DO NOTHING."""
     if not calls:
         return 0
+    if conn.execute("SELECT to_regclass('call_keys') IS NULL").fetchone() == (True,):
+        return _insert(conn, calls, "ON CONFLICT DO NOTHING")
+    claimed = {
+        key
+        for (key,) in conn.execute(
+            "INSERT INTO call_keys (dedup_key, ts) SELECT k, t FROM unnest(%s::text[], %s::timestamptz[])"
+            " WITH ORDINALITY AS c (k, t, n) ORDER BY n"
+            " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
+            ([c["dedup_key"] for c in calls], [c["ts"] for c in calls]),
+        ).fetchall()
+    }
+    firsts: dict[str, dict[str, Any]] = {}
+    for c in calls:
+        if c["dedup_key"] in claimed:
+            firsts.setdefault(c["dedup_key"], c)
+    if not firsts:
+        return 0
+    return _insert(conn, list(firsts.values()))
+
+
+def _insert(conn: psycopg.Connection[Any], calls: list[dict[str, Any]], tail: str = "") -> int:
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"] * len(calls))
     params = [c[col] for c in calls for col in INSERT_COLUMNS]
     cur = conn.execute(
-        f"INSERT INTO agent_spend_logs ({', '.join(INSERT_COLUMNS)}) VALUES {placeholders} "
-        "ON CONFLICT (dedup_key) DO NOTHING",
+        f"INSERT INTO agent_spend_logs ({', '.join(INSERT_COLUMNS)}) VALUES {placeholders} {tail}",
         params,
     )
     return cur.rowcount
@@ -254,7 +276,7 @@ def assert_rollups_exact(conn: psycopg.Connection[Any], pruned: Iterable[dict[st
 
 def reset(conn: psycopg.Connection[Any]) -> None:
     """Empty raw rows and rollups without firing triggers (TRUNCATE bypasses them)."""
-    conn.execute(f"TRUNCATE agent_spend_logs, {', '.join(ROLLUP_TABLES)}")
+    conn.execute(f"TRUNCATE agent_spend_logs, call_keys, {', '.join(ROLLUP_TABLES)}")
 
 
 # -- random calls and filters over a small dimension space (0005-0007 tests) --------------

@@ -72,7 +72,7 @@ CATALOG_QUERIES: dict[str, str] = {
     "triggers": """
         SELECT tg.tgname, pg_get_triggerdef(tg.oid) FROM pg_trigger tg
         JOIN pg_class c ON c.oid = tg.tgrelid
-        WHERE c.relnamespace = 'public'::regnamespace AND NOT tg.tgisinternal
+        WHERE c.relnamespace = 'public'::regnamespace AND NOT tg.tgisinternal AND NOT c.relispartition
     """,
     "columns": """
         SELECT c.relname || '.' || a.attname,
@@ -80,15 +80,16 @@ CATALOG_QUERIES: dict[str, str] = {
                || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || ' #' || a.attnum
         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
     """,
     "indexes": """
         SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c
-        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'i'
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('i', 'I') AND NOT c.relispartition
     """,
     "constraints": """
         SELECT cl.relname || '.' || co.conname, pg_get_constraintdef(co.oid) FROM pg_constraint co
-        JOIN pg_class cl ON cl.oid = co.conrelid WHERE co.connamespace = 'public'::regnamespace
+        JOIN pg_class cl ON cl.oid = co.conrelid
+        WHERE co.connamespace = 'public'::regnamespace AND NOT cl.relispartition
     """,
     "grants": """
         SELECT kind || ' ' || name || ' ' || coalesce(grantee::regrole::text, 'PUBLIC'),
@@ -96,6 +97,7 @@ CATALOG_QUERIES: dict[str, str] = {
         FROM (
             SELECT 'relation' AS kind, c.relname::text AS name, (aclexplode(c.relacl)).*
             FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relacl IS NOT NULL
+              AND NOT c.relispartition
             UNION ALL
             SELECT 'function', p.oid::regprocedure::text,
                    (aclexplode(coalesce(p.proacl, acldefault('f', p.proowner)))).*

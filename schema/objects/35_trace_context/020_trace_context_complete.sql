@@ -3,7 +3,8 @@
 -- environment; NULL session, machine, workspace); tokens and cost never change. A filled
 -- user brings its team from `users` when the row's team is unknown, as at insert. The
 -- UPDATE fires the rollup trigger, which moves the row's figures to its new key, so the
--- rollups stay exact. Returns the number of rows completed.
+-- rollups stay exact. Each row is found at the ts call_keys holds for it, so the update
+-- reads one partition of agent_spend_logs (migration 0012). Returns the number of rows completed.
 CREATE OR REPLACE FUNCTION trace_context_complete(p_traces TEXT[]) RETURNS BIGINT
 LANGUAGE sql AS $$
     WITH w AS (
@@ -11,8 +12,9 @@ LANGUAGE sql AS $$
                array_agg(trace_id) AS t, array_agg(parent_span_id) AS p
         FROM trace_waiting WHERE trace_id = ANY (p_traces)
     ), found AS (
-        SELECT i.*, u.team AS user_team
+        SELECT i.*, u.team AS user_team, k.ts
         FROM w CROSS JOIN LATERAL trace_inherited(w.k, w.s, w.t, w.p) i
+        JOIN call_keys k ON k.dedup_key = i.dedup_key
         LEFT JOIN users u ON u.user_id = i.user_id
     ), done AS (
         UPDATE agent_spend_logs l SET
@@ -28,7 +30,7 @@ LANGUAGE sql AS $$
             workspace_repo = COALESCE(l.workspace_repo, f.workspace_repo),
             workspace_branch = COALESCE(l.workspace_branch, f.workspace_branch)
         FROM found f
-        WHERE l.dedup_key = f.dedup_key
+        WHERE l.dedup_key = f.dedup_key AND l.ts = f.ts
           AND ((l.user_id = 'unknown' AND f.user_id IS NOT NULL)
                OR (l.team = 'unknown' AND (f.team IS NOT NULL
                                            OR (l.user_id = 'unknown' AND f.user_team IS NOT NULL)))
