@@ -75,7 +75,9 @@ def test_only_the_cli_imports_click() -> None:
         ("bridge.receive", ("bridge.admin", "bridge.lab", "bridge.cli")),
         ("bridge.ingest", ("bridge.receive", "bridge.admin", "bridge.lab", "bridge.cli")),
         ("bridge.server", ("bridge.admin", "bridge.lab", "bridge.cli")),
-        ("bridge.admin", ("bridge.receive", "bridge.lab", "bridge.cli")),
+        ("bridge.admin", ("bridge.receive", "bridge.lab", "bridge.cli", "bridge.api")),
+        # The read-only JSON API serves the admin layer's reports; it never ingests.
+        ("bridge.api", ("bridge.receive", "bridge.ingest", "bridge.mapping", "bridge.lab", "bridge.cli")),
     ],
 )
 def test_layers_import_downwards_only(package: str, forbidden: tuple[str, ...]) -> None:
@@ -94,7 +96,7 @@ def test_the_ingest_path_loads_without_click_or_operator_code() -> None:
     probe = (
         "import sys, bridge.server, bridge.ingest\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'click'"
-        " or m.startswith(('bridge.lab', 'bridge.admin', 'bridge.cli'))))"
+        " or m.startswith(('bridge.lab', 'bridge.admin', 'bridge.cli', 'bridge.api'))))"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
