@@ -201,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", default="", help="time only panels whose title contains this text")
     parser.add_argument("--no-raw", action="store_true", help="skip the (slow) raw-table comparison")
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        default=0,
+        help="then drop this many of the oldest days with retention and time it (bench_retention.py)",
+    )
     args = parser.parse_args(argv)
 
     with server(args.database_url) as server_url:
@@ -232,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raw rows, hourly, daily, daily coarse, sessions: {sizes}", file=sys.stderr)
         timings = time_panels(url, end, args.repeat, args.only, raw=not args.no_raw)
         print(report(timings, args.rows))
+        if args.retention_days:
+            from bench_retention import measure_retention
+
+            for name, value in measure_retention(url, args.retention_days).items():
+                print(f"retention {name}: {value}")
         if not args.keep:
             with psycopg.connect(server_url, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
