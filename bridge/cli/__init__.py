@@ -4,7 +4,7 @@ This package is the only place that imports click: each command parses its optio
 domain function (bridge.server, bridge.admin, bridge.lab, seeder) and maps that function's
 errors to a message and an exit code. `serve`, `migrate`, `seed` and `embedded-db` are here;
 the other commands have a module each (alerts, api, budget, lab, reader_role, reconcile, report, reprice,
-retention, rollup).
+retention, rollup, token).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from bridge import config
+from bridge.cli.alerts import alerts_group
 from bridge.cli.api import api_command
 from bridge.cli.budget import budget_group
-from bridge.cli.alerts import alerts_group
 from bridge.cli.lab import lab_group
 from bridge.cli.options import DATABASE_URL
 from bridge.cli.reader_role import reader_role_command
@@ -396,8 +396,8 @@ def embedded_stop(data_dir: Path) -> None:
 
 
 # Subcommands with a module of their own under bridge/cli/.
-main.add_command(budget_group)
 main.add_command(alerts_group)
+main.add_command(budget_group)
 main.add_command(lab_group)
 main.add_command(reconcile_group)
 main.add_command(reprice_command)
