@@ -130,6 +130,10 @@ RECONCILE_FIRST_RUN_DAYS = 30
 # the trailing daily average over DAYS, at least MIN_USD; silent telemetry = reported every
 # one of WORKING_DAYS working days, then quiet for QUIET_WORKING_DAYS; unpriced models over
 # WINDOW_DAYS; reconciliation dollar coverage below MIN_RATIO over the last DAYS.
+# Budgets (docs/budgets.md): the thresholds, in percent, a budget alerts at unless set; the
+# column default of budgets.thresholds (tests/test_budgets.py keeps the two equal).
+BUDGET_DEFAULT_THRESHOLDS_PERCENT = (50, 80, 100)
+
 ALERT_RUNAWAY_MULTIPLE = 5
 ALERT_RUNAWAY_CAP_USD_PER_HOUR = 50
 ALERT_RUNAWAY_MIN_USD_PER_HOUR = 10

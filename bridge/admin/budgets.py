@@ -25,10 +25,11 @@ from typing import Any, Literal
 import psycopg
 import yaml
 
+from bridge import config
+
 SCOPE_KINDS = ("org", "team", "user", "repository")
 PERIODS = ("month", "week", "day")
-# The column default of budgets.thresholds (tests/test_budgets.py keeps the two equal).
-DEFAULT_THRESHOLDS: tuple[Decimal, ...] = (Decimal(50), Decimal(80), Decimal(100))
+DEFAULT_THRESHOLDS: tuple[Decimal, ...] = tuple(Decimal(t) for t in config.BUDGET_DEFAULT_THRESHOLDS_PERCENT)
 MAX_AMOUNT = Decimal("999999999999.99")  # NUMERIC(14, 2)
 MAX_THRESHOLD = Decimal(10_000)
 
