@@ -184,3 +184,14 @@ API_IDLE_SECONDS = 30
 API_MAX_DAYS = 3660
 # A budget's projected overrun alerts only once this share of its period has passed.
 ALERT_BUDGET_MIN_ELAPSED_RATIO = 0.2
+
+# `serve --workers N` (bridge/workers.py): how long a worker may take to report its listeners
+# ready, how often the supervisor looks at its workers, how many crashed workers it restarts
+# within a window before it stops the whole bridge (exit 1), and how long the workers may take
+# to drain on SIGTERM before they are killed (each drains like a single bridge: up to
+# WRITE_TIMEOUT_SECONDS for gRPC, the HTTP handlers and the writer each).
+WORKER_START_TIMEOUT_SECONDS = 60.0
+WORKER_POLL_SECONDS = 0.5
+WORKER_RESTART_LIMIT = 5
+WORKER_RESTART_WINDOW_SECONDS = 60.0
+WORKER_DRAIN_SECONDS = 3 * WRITE_TIMEOUT_SECONDS + 15

@@ -1,4 +1,9 @@
-"""Wire the bridge together, run it until SIGTERM/SIGINT, then drain and exit cleanly."""
+"""Wire the bridge together, run it until SIGTERM/SIGINT, then drain and exit cleanly.
+
+`serve` is one bridge process: both listeners, the data path and one writer thread. With
+`serve --workers N` (N > 1) bridge/workers.py runs N of these processes behind a supervisor;
+each of them is exactly this, with `reuse_port` set so they share the ports.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -56,6 +62,10 @@ class ServeOptions:
     http_body_timeout: float = config.HTTP_BODY_TIMEOUT_SECONDS
     http_idle_seconds: int = config.HTTP_IDLE_SECONDS
     max_inflight_bytes: int = config.MAX_INFLIGHT_MIB * config.MIB
+    # Receiver processes (bridge/workers.py); 1 is the single-process bridge `serve` runs itself.
+    workers: int = 1
+    # Set by the supervisor for its workers only: bind both ports with SO_REUSEPORT.
+    reuse_port: bool = False
 
 
 def readiness_check(database_url: str) -> tuple[bool, str]:
@@ -72,13 +82,24 @@ def readiness_check(database_url: str) -> tuple[bool, str]:
     return True, "ready"
 
 
-def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading.Event | None = None) -> int:
+def serve(
+    options: ServeOptions,
+    out: TextIO = sys.stdout,
+    stop_event: threading.Event | None = None,
+    on_ready: Callable[[int, int], None] | None = None,
+    metrics: Metrics | None = None,
+) -> int:
+    """Run one bridge process until `stop_event` (or SIGTERM/SIGINT), drain, return the exit code.
+
+    Prints grpc=HOST:PORT and http=HOST:PORT to `out` once both listeners accept; a worker
+    passes `on_ready` instead, which gets the two ports.
+    """
     # Token and TLS settings are checked before anything starts (TokenConfigError, TLSConfigError).
     bound = load_tokens_file(options.ingest_tokens_file) if options.ingest_tokens_file else ()
     auth = IngestAuth(options.ingest_tokens, bound, metrics_token=options.metrics_token)
     tls_context = server_ssl_context(options.tls) if options.tls else None
     grpc_credentials = grpc_server_credentials(options.tls) if options.tls else None
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     writer = BatchWriter(
         options.database_url,
         metrics,
@@ -107,6 +128,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
             credentials=grpc_credentials,
             budget=budget,
             chunk_records=chunk_records,
+            reuse_port=options.reuse_port,
         )
     except OSError as exc:
         writer.stop()
@@ -133,6 +155,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
             ),
             ssl_context=tls_context,
             tls_files=(str(options.tls.cert_file), str(options.tls.key_file)) if options.tls else None,
+            reuse_port=options.reuse_port,
         )
     except OSError as exc:
         writer.stop()
@@ -147,8 +170,11 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout, stop_event: threading
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    print(f"grpc={options.host}:{grpc_port}", file=out)
-    print(f"http={options.host}:{http_server.server_address[1]}", file=out, flush=True)
+    if on_ready is not None:
+        on_ready(grpc_port, http_server.server_address[1])
+    else:
+        print(f"grpc={options.host}:{grpc_port}", file=out)
+        print(f"http={options.host}:{http_server.server_address[1]}", file=out, flush=True)
     if not writer.database_up:
         log.warning("database not reachable yet; answering 503 until it is")
     stop.wait()

@@ -82,6 +82,13 @@ def migrate(database_url: str) -> None:
     help="0 picks a free port.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    envvar="AGENT_SPEND_WORKERS",
+    help="Receiver processes sharing both ports (default: one per core on Linux, else 1); "
+    "1 runs the bridge in this process.",
+)
+@click.option(
     "--max-body-mib",
     default=config.MAX_BODY_MIB,
     show_default=True,
@@ -160,6 +167,7 @@ def serve(
     host: str,
     grpc_port: int,
     http_port: int,
+    workers: int | None,
     max_body_mib: int,
     max_queue_rows: int,
     max_inflight_mib: int,
@@ -179,7 +187,8 @@ def serve(
     from bridge.receive.auth import TokenConfigError, split_tokens
     from bridge.receive.tls import TLSConfigError, TLSSettings
     from bridge.server import ServeError, ServeOptions
-    from bridge.server import serve as run
+    from bridge.server import serve as run_one
+    from bridge.workers import default_workers, supervise
 
     # The env var is read here, not by click (which would split it on spaces): an empty value
     # counts as unset (compose's ${VAR:-}), but an empty entry in a non-empty list is an error.
@@ -210,9 +219,11 @@ def serve(
         ingest_tokens_file=ingest_tokens_file,
         metrics_token=metrics_token,
         tls=TLSSettings(tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None,
+        workers=workers or default_workers(),
     )
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     try:
-        code = run(options)
+        code = run_one(options) if options.workers == 1 else supervise(options, log_level=level)
     except ServeError as exc:
         raise click.ClickException(f"{exc} (is another bridge running? choose another port)") from None
     except PriceOverridesError as exc:

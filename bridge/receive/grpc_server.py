@@ -122,6 +122,7 @@ def build_grpc_server(
     credentials: grpc.ServerCredentials | None = None,
     budget: InflightBudget | None = None,
     chunk_records: int = config.INGEST_CHUNK_RECORDS,
+    reuse_port: bool = False,
 ) -> tuple[grpc.Server, int]:
     budget = budget or InflightBudget(config.MAX_INFLIGHT_MIB * config.MIB, metrics.inflight_bytes)
     server = grpc.server(
@@ -133,8 +134,10 @@ def build_grpc_server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", config.GRPC_MAX_SEND_BYTES),
-            # Without this a second bridge on the same port would silently share it.
-            ("grpc.so_reuseport", 0),
+            # Without this a second bridge on the same port would silently share it. The
+            # workers of one bridge (`serve --workers N`) share it on purpose, after the
+            # supervisor claimed the port (bridge/receive/listen.py).
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
         ],
     )
     server.add_generic_rpc_handlers(otlp_handlers(ingestor, metrics, budget, chunk_records))

@@ -161,6 +161,7 @@ class OTLPHTTPServer:
         budget: InflightBudget,
         ssl_context: ssl.SSLContext | None = None,
         tls_files: tuple[str, str] | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.auth = auth
         self.ingestor = ingestor
@@ -189,6 +190,8 @@ class OTLPHTTPServer:
         server.max_request_header_size = 64 * 1024
         server.nodelay = True
         server.gateway = _Gateway
+        # The workers of one bridge share the port (the supervisor claimed it first).
+        server.reuse_port = reuse_port
         if ssl_context is not None:
             if tls_files is None:
                 raise ValueError("TLS needs the certificate and key files")
@@ -403,6 +406,7 @@ def build_http_server(
     limits: HTTPLimits | None = None,
     ssl_context: ssl.SSLContext | None = None,
     tls_files: tuple[str, str] | None = None,
+    reuse_port: bool = False,
 ) -> OTLPHTTPServer:
     limits = limits or HTTPLimits()
     if limits.max_body_bytes != max_body_bytes:
@@ -417,6 +421,7 @@ def build_http_server(
         budget or InflightBudget(config.MAX_INFLIGHT_MIB * config.MIB, metrics.inflight_bytes),
         ssl_context,
         tls_files,
+        reuse_port,
     )
 
 

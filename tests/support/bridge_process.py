@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ class BridgeProcess:
 
 
 def start_bridge(database_url: str, *extra: str) -> BridgeProcess:
+    """`serve` on free ports; one process (`--workers 1`) unless `extra` asks for workers."""
+    workers = () if any(a.startswith("--workers") for a in extra) else ("--workers", "1")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -45,6 +48,7 @@ def start_bridge(database_url: str, *extra: str) -> BridgeProcess:
             "0",
             "--http-port",
             "0",
+            *workers,
             *extra,
         ],
         stdout=subprocess.PIPE,
@@ -71,3 +75,44 @@ def start_bridge(database_url: str, *extra: str) -> BridgeProcess:
         process.kill()
         raise RuntimeError("bridge did not start:\n" + "".join(stderr_lines))
     return BridgeProcess(process, ports["grpc"], ports["http"], stderr_lines)
+
+
+# -- `serve --workers N`: the worker processes of a bridge, seen through /proc (Linux) --------
+def worker_pids(bridge: BridgeProcess) -> list[int]:
+    """The supervisor's child processes (its workers), by /proc/<pid>/task/*/children."""
+    from pathlib import Path
+
+    children: list[int] = []
+    for task in Path(f"/proc/{bridge.process.pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children += [int(p) for p in (task / "children").read_text().split()]
+    return sorted(children)
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports a process holds a listening socket on (its socket fds matched to /proc/net/tcp*)."""
+    import os
+    from pathlib import Path
+
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def metric(text: str, name: str) -> float:
+    """One unlabelled sample of a Prometheus text exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise KeyError(name)
