@@ -27,7 +27,10 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_services_and_pinned_images() -> None:
     services = _compose()["services"]
-    assert set(services) == {"postgres", "bridge", "grafana"}
+    default = {name for name, s in services.items() if not s.get("profiles")}
+    assert default == {"postgres", "bridge", "grafana"}
+    # `docker compose --profile gateway up`: a Collector in front of more bridges (test_gateway_config.py).
+    assert set(services) - default == {"bridge-pool", "gateway"}
     for name, service in services.items():
         image = service.get("image", "")
         if "build" in service:
@@ -41,7 +44,15 @@ def test_compose_services_and_pinned_images() -> None:
 def test_compose_ports_are_loopback_and_documented() -> None:
     services = _compose()["services"]
     published = {p.split(":")[1]: name for name, s in services.items() for p in s.get("ports", [])}
-    assert published == {"5432": "postgres", "4317": "bridge", "4318": "bridge", "3000": "grafana"}
+    assert published == {
+        "5432": "postgres",
+        "4317": "bridge",
+        "4318": "bridge",
+        "3000": "grafana",
+        "14317": "gateway",
+        "14318": "gateway",
+    }
+    assert "ports" not in services["bridge-pool"], "the pool is reached through the gateway only"
     for service in services.values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), "the lab must not listen on all interfaces"
