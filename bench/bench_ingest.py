@@ -1,37 +1,56 @@
-"""Ingest throughput: seeder-shaped OTLP requests → a real bridge → committed rows per second.
+"""Ingest throughput by worker count, beside the COPY limit of the same rows, in one run.
 
-Starts an embedded PostgreSQL (or uses --database-url) and `agent-spend serve` on free
-loopback ports, sends a bounded number of requests from a few concurrent clients, and
-prints spans/s end to end (acknowledged = committed). Not a test: numbers vary by machine.
+Starts an embedded PostgreSQL (durable, like the lab; or uses --database-url, whose role may
+create databases), generates seeder-shaped traces once and cuts them into export requests of
+--batch-spans spans, serialized once. Then, for each --workers count (1, 2, 4 by default), a
+fresh migrated database and `agent-spend serve --workers N` on free loopback ports; --clients
+senders post every request (acknowledged = committed) and the run reports spans/s and model
+calls/s end to end. Finally the COPY limit: the same rows (the bridge's own map, price and
+row code, run here) COPYed in batches of the writer's size into a table shaped like
+agent_spend_logs (its columns, defaults and indexes; no triggers), committed per batch, and
+the ratio of the best end-to-end rate to it. Not a test: numbers vary by machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bridge import config  # noqa: E402
+from bridge.mapping import map_traces  # noqa: E402
+from bridge.pricing.pricer import Pricer  # noqa: E402
+from bridge.store.rows import COLUMNS, to_row  # noqa: E402
 from seeder.generate import generate  # noqa: E402
-from seeder.otlp import to_requests  # noqa: E402
+from seeder.otlp import count_spans, to_otlp_json, to_requests  # noqa: E402
 from seeder.send import send  # noqa: E402
 
+TEMPLATE = "agent_spend_bench_template"
 
-def start_bridge(url: str) -> tuple[subprocess.Popen[str], str, str]:
+
+def start_bridge(url: str, workers: int = 1) -> tuple[subprocess.Popen[str], str, str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -46,6 +65,8 @@ def start_bridge(url: str) -> tuple[subprocess.Popen[str], str, str]:
             "0",
             "--http-port",
             "0",
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -68,10 +89,29 @@ def _count(conn: psycopg.Connection[Any]) -> int:
     return count
 
 
+def _with_database(url: str, name: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo("", **params)
+
+
 @contextmanager
 def bench_database(url: str | None, prefix: str = "agent-spend-bench-") -> Iterator[str]:
     """A migrated database: `url` as given, or a durable embedded PostgreSQL in a temporary
     directory (like the lab), stopped and deleted on the way out, Ctrl-C included."""
+    with bench_server(url, prefix) as server_url:
+        subprocess.run(
+            [sys.executable, "-m", "bridge", "migrate", "--database-url", server_url],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        yield server_url
+
+
+@contextmanager
+def bench_server(url: str | None, prefix: str = "agent-spend-bench-") -> Iterator[str]:
+    """A PostgreSQL server: `url`, or a durable embedded one in a temporary directory."""
     data_dir: Path | None = None
     server: Any = None
     try:
@@ -82,12 +122,6 @@ def bench_database(url: str | None, prefix: str = "agent-spend-bench-") -> Itera
             data_dir = Path(tempfile.mkdtemp(prefix=prefix))
             server = EmbeddedPostgres(data_dir).start()
             url = server.url()
-        subprocess.run(
-            [sys.executable, "-m", "bridge", "migrate", "--database-url", url],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-        )
         yield url
     finally:
         if server is not None:
@@ -99,44 +133,234 @@ def bench_database(url: str | None, prefix: str = "agent-spend-bench-") -> Itera
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+class Databases:
+    """Fresh migrated databases cloned from one template on the bench server."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.made: list[str] = []
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bridge",
+                "migrate",
+                "--database-url",
+                _with_database(server_url, TEMPLATE),
+            ],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+
+    def fresh(self, name: str) -> str:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(TEMPLATE)
+                )
+            )
+        self.made.append(name)
+        return _with_database(self.server_url, name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            for name in [*self.made, TEMPLATE]:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@dataclass
+class Run:
+    """One end-to-end run: what was sent and how long until every export was acknowledged."""
+
+    workers: int
+    spans: int
+    calls: int
+    rows: int
+    seconds: float
+
+    @property
+    def spans_per_second(self) -> float:
+        return self.spans / self.seconds
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds
+
+
+def _post_all(address: str, bodies: list[bytes], content_type: str, path: str) -> None:
+    """One sender: every body in turn, a new connection each (so the kernel spreads them over
+    the workers), retrying 503 like an exporter."""
+    host, port = address.rsplit(":", 1)
+    for body in bodies:
+        for _ in range(50):
+            conn = http.client.HTTPConnection(host, int(port), timeout=120)
+            try:
+                conn.request("POST", path, body, {"Content-Type": content_type})
+                response = conn.getresponse()
+                response.read()
+            finally:
+                conn.close()
+            if response.status == 200:
+                break
+            if response.status != 503:
+                raise RuntimeError(f"export refused: {response.status}")
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("export never acknowledged")
+
+
+def _wait_ready(http_addr: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{http_addr}/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("bridge not ready")
+        time.sleep(0.2)
+
+
+def end_to_end(url: str, workers: int, per_client: list[list[Any]], protocol: str) -> Run:
+    bridge, grpc_addr, http_addr = start_bridge(url, workers)
+    try:
+        _wait_ready(http_addr)
+        with psycopg.connect(url) as conn:
+            before = _count(conn)
+        spans = sum(count_spans(r)[0] for reqs in per_client for r in reqs)
+        calls = sum(count_spans(r)[1] for reqs in per_client for r in reqs)
+        started = time.perf_counter()
+        if protocol == "grpc":
+            with ThreadPoolExecutor(len(per_client)) as pool:
+                list(pool.map(lambda reqs: send(reqs, f"http://{grpc_addr}", "grpc"), per_client))
+        else:
+            if protocol == "http/protobuf":
+                bodies = [[r.SerializeToString() for r in reqs] for reqs in per_client]
+                content_type = "application/x-protobuf"
+            else:
+                bodies = [[json.dumps(to_otlp_json(r)).encode() for r in reqs] for reqs in per_client]
+                content_type = "application/json"
+            started = time.perf_counter()  # bodies are serialized before the clock starts
+            with ThreadPoolExecutor(len(per_client)) as pool:
+                list(pool.map(lambda b: _post_all(http_addr, b, content_type, "/v1/traces"), bodies))
+        elapsed = time.perf_counter() - started
+        with psycopg.connect(url) as conn:
+            after = _count(conn)
+    finally:
+        bridge.terminate()
+        bridge.wait(180)
+    return Run(workers, spans, calls, after - before, elapsed)
+
+
+def copy_limit(url: str, requests: list[Any]) -> tuple[int, float]:
+    """COPY the rows the bridge would write for `requests` into a table shaped like
+    agent_spend_logs (columns, defaults, identity, indexes; no triggers, no partitions), in batches of
+    the writer's size, one commit each: (rows, seconds)."""
+    pricer = Pricer()
+    rows: list[tuple[Any, ...]] = []
+    for request in requests:
+        for call in map_traces(request).calls:
+            if call.identity.team is None:
+                call.identity.team = "unknown"  # the writer's COALESCE(s.team, u.team, 'unknown')
+            rows.append(to_row(call, pricer.price(call))[: len(COLUMNS)])
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE copy_limit"
+            " (LIKE agent_spend_logs INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
+        conn.commit()
+        started = time.perf_counter()
+        for start in range(0, len(rows), config.MAX_BATCH_ROWS):
+            with (
+                conn.cursor() as cur,
+                cur.copy(sql.SQL("COPY copy_limit ({}) FROM STDIN").format(columns)) as copy,
+            ):
+                for row in rows[start : start + config.MAX_BATCH_ROWS]:
+                    copy.write_row(row)
+            conn.commit()
+        elapsed = time.perf_counter() - started
+    return len(rows), elapsed
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    import os
+
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="a server whose role may CREATE DATABASE (default: embedded)")
     parser.add_argument("--days", type=int, default=30, help="synthetic days per client (volume)")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--protocol", choices=["grpc", "http/protobuf", "http/json"], default="grpc")
+    parser.add_argument("--batch-spans", type=int, default=512, help="spans per export request")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts to run")
+    parser.add_argument("--protocol", choices=["grpc", "http/protobuf", "http/json"], default="http/protobuf")
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
 
-    with bench_database(args.database_url) as url:
-        with psycopg.connect(url) as conn:
-            before = _count(conn)
-        bridge, grpc_addr, http_addr = start_bridge(url)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    per_client = [
+        to_requests(
+            generate(days=args.days, users=args.users, seed=seed, now=now), max_spans=args.batch_spans
+        )
+        for seed in range(args.clients)
+    ]
+    print(f"machine: {_machine()}")
+    print(
+        f"protocol={args.protocol} clients={args.clients} batch={args.batch_spans} spans "
+        f"requests={sum(len(r) for r in per_client)}"
+    )
+    with bench_server(args.database_url) as server_url:
+        databases = Databases(server_url)
         try:
-            now = datetime.now(UTC).replace(second=0, microsecond=0)
-            batches = [
-                to_requests(generate(days=args.days, users=args.users, seed=seed, now=now))
-                for seed in range(args.clients)
-            ]
-            endpoint = f"http://{grpc_addr}" if args.protocol == "grpc" else f"http://{http_addr}"
-            started = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                results = list(pool.map(lambda reqs: send(reqs, endpoint, args.protocol), batches))
-            elapsed = time.perf_counter() - started
-            with psycopg.connect(url) as conn:
-                after = _count(conn)
-            spans = sum(r.spans_sent for r in results)
-            calls = sum(r.model_calls for r in results)
-            print(
-                f"protocol={args.protocol} clients={args.clients} requests={sum(r.requests for r in results)}"
-            )
-            print(f"spans={spans} model_calls={calls} rows_added={after - before} seconds={elapsed:.2f}")
-            print(
-                f"throughput: {spans / elapsed:,.0f} spans/s, {calls / elapsed:,.0f} committed model calls/s"
+            runs = []
+            for n in counts:
+                run = end_to_end(databases.fresh(f"agent_spend_bench_w{n}"), n, per_client, args.protocol)
+                runs.append(run)
+                print(
+                    f"workers={n}: spans={run.spans} model_calls={run.calls} rows_added={run.rows} "
+                    f"seconds={run.seconds:.2f} -> {run.spans_per_second:,.0f} spans/s, "
+                    f"{run.calls_per_second:,.0f} model calls/s",
+                    flush=True,
+                )
+            copied, copy_seconds = copy_limit(
+                databases.fresh("agent_spend_bench_copy"), [r for reqs in per_client for r in reqs]
             )
         finally:
-            bridge.terminate()
-            bridge.wait(60)
+            databases.drop_all()
+    copy_rate = copied / copy_seconds
+    best = max(runs, key=lambda r: r.calls_per_second)
+    print(f"COPY limit: {copied} rows in {copy_seconds:.2f}s -> {copy_rate:,.0f} rows/s")
+    print()
+    print("| workers | spans/s | model calls/s | calls/s ÷ COPY rows/s |")
+    print("|---|---|---|---|")
+    for run in runs:
+        print(
+            f"| {run.workers} | {run.spans_per_second:,.0f} | {run.calls_per_second:,.0f} "
+            f"| {run.calls_per_second / copy_rate:.2f} |"
+        )
+    print(f"| COPY | | {copy_rate:,.0f} rows/s | 1.00 |")
+    print(
+        f"best: {best.workers} workers, {best.calls_per_second / copy_rate:.2f} of the COPY limit in rows "
+        f"({best.spans_per_second / copy_rate:.2f} counting spans against COPY rows, as the issue did)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,14 @@ _PR_SET_PDEATHSIG = 1
 
 
 def default_workers() -> int:
-    """One worker per core where workers can share a port (Linux), else one process."""
-    return (os.cpu_count() or 1) if reuse_port_supported() else 1
+    """One worker per core this process may run on where workers can share a port (Linux), else 1.
+
+    The cores of the CPU affinity mask (a container's cpuset), not a CPU quota: containers
+    limited by quota should pass --workers.
+    """
+    if not reuse_port_supported():
+        return 1
+    return len(os.sched_getaffinity(0)) or os.cpu_count() or 1
 
 
 class WorkerError(RuntimeError):
