@@ -20,6 +20,11 @@ Mixes (`--mix`):
 `--profile` runs one more round under cProfile and prints the top functions and how many
 `str.startswith` and `any()` calls the round made.
 
+`--dump FILE` writes what the path produces (rows, contexts, rejections, counts) for a fixed
+corpus much larger than the timed mix (bench/mapping_corpus.py); `--check-against FILE` maps the
+same corpus again and compares line by line, exiting non-zero on the first differences. Dump
+before an optimisation, check after it: the output must stay byte-identical.
+
 Not a test: numbers vary by machine. Measured figures are in docs/scale.md.
 """
 
@@ -267,6 +272,22 @@ def profile_round(payloads: list[Payload], pricer: Pricer, top: int) -> None:
     print(out.getvalue())
 
 
+def dump_or_check(dump_path: Path | None, check_path: Path | None) -> int:
+    from mapping_corpus import check, dump
+
+    bodies = [(p.signal, p.body) for p in seeder_payloads(7, 20, 1) + log_payloads(2000)]
+    if dump_path is not None:
+        print(f"{dump(dump_path, bodies):,} lines written to {dump_path}")
+        return 0
+    assert check_path is not None
+    compared, problems = check(check_path, bodies)
+    if problems:
+        print("\n".join(["output differs:", *problems]))
+        return 1
+    print(f"identical: {compared:,} lines")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -279,7 +300,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="one more round under cProfile")
     parser.add_argument("--top", type=int, default=30, help="profile: functions listed")
+    parser.add_argument("--dump", type=Path, help="write the output of the corpus to FILE, then exit")
+    parser.add_argument("--check-against", type=Path, help="compare the corpus's output with FILE, then exit")
     args = parser.parse_args()
+    if args.dump or args.check_against:
+        sys.exit(dump_or_check(args.dump, args.check_against))
 
     payloads: list[Payload] = []
     if args.mix in ("seeder", "all"):

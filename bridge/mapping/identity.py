@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from bridge.mapping.attributes import Attributes, InvalidNumber, boolean, number, text
+from bridge.mapping.attributes import Attributes, InvalidNumber, boolean, number, text, texts
 from bridge.model import CostEstimation, Identity, Rejected, ReportedCost
 
 # Explicit identities first, then the account ids some harnesses add when signed in.
@@ -50,6 +50,32 @@ def harness_from_service(service_name: str | None) -> str | None:
     return key
 
 
+_CI_KEYS = ("agent.workspace.is_ci", "cicd.pipeline.run.id")
+_IdentityTable = tuple[tuple[str, ...], ...]
+_TABLES: dict[tuple[tuple[str, ...], tuple[str, ...]], _IdentityTable] = {}
+
+
+def _identity_table(user_fallback: tuple[str, ...], session_fallback: tuple[str, ...]) -> _IdentityTable:
+    """The precedence keys of every text field `identity` reads, in Identity's order
+    (the harness's `service.name` fallback before the harness name itself)."""
+    table = _TABLES.get((user_fallback, session_fallback))
+    if table is None:
+        table = _TABLES[(user_fallback, session_fallback)] = (
+            (*USER_KEYS, *user_fallback),
+            ("agent.user.team",),
+            ("agent.machine.id", "host.id", "host.name"),
+            (*SESSION_KEYS, *session_fallback),
+            ENVIRONMENT_KEYS,
+            ("agent.workspace.cwd",),
+            ("agent.workspace.repo", "vcs.repository.url.full", "vcs.repository.name"),
+            ("agent.workspace.branch", "vcs.ref.head.name"),
+            ("agent.harness.name",),
+            ("service.name",),
+            ("agent.harness.version", "service.version"),
+        )
+    return table
+
+
 def identity(
     attrs: Attributes,
     *,
@@ -58,20 +84,21 @@ def identity(
     session_fallback: tuple[str, ...] = (),
 ) -> Identity:
     """Fallback keys are source-specific spellings, consulted only after the shared precedence."""
+    user, team, machine, session, environment, cwd, repo, branch, harness, service, version = texts(
+        attrs, _identity_table(user_fallback, session_fallback)
+    )
     return Identity(
-        user_id=text(attrs, *USER_KEYS, *user_fallback),
-        team=text(attrs, "agent.user.team"),
-        machine_id=text(attrs, "agent.machine.id", "host.id", "host.name"),
-        session_id=text(attrs, *SESSION_KEYS, *session_fallback),
-        environment=text(attrs, *ENVIRONMENT_KEYS),
-        workspace_cwd=text(attrs, "agent.workspace.cwd"),
-        workspace_repo=text(attrs, "agent.workspace.repo", "vcs.repository.url.full", "vcs.repository.name"),
-        workspace_branch=text(attrs, "agent.workspace.branch", "vcs.ref.head.name"),
-        workspace_is_ci=bool(boolean(attrs, "agent.workspace.is_ci", "cicd.pipeline.run.id")),
-        harness_name=text(attrs, "agent.harness.name")
-        or harness_from_service(text(attrs, "service.name"))
-        or default_harness,
-        harness_version=text(attrs, "agent.harness.version", "service.version"),
+        user_id=user,
+        team=team,
+        machine_id=machine,
+        session_id=session,
+        environment=environment,
+        workspace_cwd=cwd,
+        workspace_repo=repo,
+        workspace_branch=branch,
+        workspace_is_ci=bool(boolean(attrs, *_CI_KEYS)),
+        harness_name=harness or harness_from_service(service) or default_harness,
+        harness_version=version,
     )
 
 
@@ -94,21 +121,34 @@ ANCESTOR_BRANCH_KEYS = (
 )
 
 
+_ANCESTOR_TABLE = (
+    ANCESTOR_USER_KEYS,
+    ("agent.user.team",),
+    ("agent.machine.id",),
+    ANCESTOR_SESSION_KEYS,
+    ENVIRONMENT_KEYS,
+    ("agent.workspace.cwd",),
+    ANCESTOR_REPO_KEYS,
+    ANCESTOR_BRANCH_KEYS,
+)
+
+
 def ancestor_identity(attrs: Attributes) -> Identity:
     """What a span offers its descendants: the inheritable fields of its own attributes.
 
     Only the span's attributes, not its resource: a descendant from the same process already
     read the resource itself, and a resource-wide value must not outrank a parent's own.
     """
+    user, team, machine, session, environment, cwd, repo, branch = texts(attrs, _ANCESTOR_TABLE)
     return Identity(
-        user_id=text(attrs, *ANCESTOR_USER_KEYS),
-        team=text(attrs, "agent.user.team"),
-        machine_id=text(attrs, "agent.machine.id"),
-        session_id=text(attrs, *ANCESTOR_SESSION_KEYS),
-        environment=text(attrs, *ENVIRONMENT_KEYS),
-        workspace_cwd=text(attrs, "agent.workspace.cwd"),
-        workspace_repo=text(attrs, *ANCESTOR_REPO_KEYS),
-        workspace_branch=text(attrs, *ANCESTOR_BRANCH_KEYS),
+        user_id=user,
+        team=team,
+        machine_id=machine,
+        session_id=session,
+        environment=environment,
+        workspace_cwd=cwd,
+        workspace_repo=repo,
+        workspace_branch=branch,
     )
 
 

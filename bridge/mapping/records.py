@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -74,8 +74,13 @@ def resource_harness(resource: Attributes) -> str | None:
     return harness_from_service(text(resource, "service.name"))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ns_to_datetime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(microsecond=(ns // 1000) % 1_000_000)
+    """UTC, truncated to the microsecond: the same value as `fromtimestamp(s, UTC)` with the
+    microseconds replaced, built with one addition instead of a conversion and a replace."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 @dataclass(slots=True)

@@ -7,8 +7,8 @@ conventions (OpenLIT, Copilot) reuse `map_genai_span` with their own source labe
 
 from __future__ import annotations
 
-from bridge.mapping.attributes import Attributes, text
-from bridge.mapping.common import count, response_key, span_call, span_key
+from bridge.mapping.attributes import Attributes, text, texts
+from bridge.mapping.common import RESPONSE_ID_KEYS, counts, response_key, span_call, span_key
 from bridge.mapping.identity import identity, reported_cost
 from bridge.mapping.providers import normalise_provider, provider_for_model
 from bridge.mapping.records import LogRecord, SpanRecord
@@ -65,15 +65,26 @@ def is_model_call(span: SpanRecord) -> bool:
     return has_usage(span.attrs)
 
 
+TOKEN_TABLE = (
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    CACHE_READ_KEYS,
+    CACHE_WRITE_KEYS,
+    REASONING_KEYS,
+    CACHE_WRITE_1H_KEYS,
+)
+
+
 def genai_tokens(attrs: Attributes, *, exclusive: bool) -> Tokens:
+    input_reported, output_reported, cache_read, cache_write, reasoning, one_hour = counts(attrs, TOKEN_TABLE)
     return normalise_tokens(
-        input_reported=count(attrs, *INPUT_KEYS),
-        output_reported=count(attrs, *OUTPUT_KEYS),
-        cache_read=count(attrs, *CACHE_READ_KEYS),
-        cache_write=count(attrs, *CACHE_WRITE_KEYS),
-        reasoning=count(attrs, *REASONING_KEYS),
+        input_reported=input_reported,
+        output_reported=output_reported,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=reasoning,
         input_includes_cache=not exclusive,
-        cache_write_1h=count(attrs, *CACHE_WRITE_1H_KEYS),
+        cache_write_1h=one_hour,
     )
 
 
@@ -88,6 +99,19 @@ def claims(span: SpanRecord) -> bool:
     return True
 
 
+# What map_genai_span reads, in one pass each: from the merged attributes, and from the span's own
+# (the dedup key and event id are the span's, never the resource's: genai_dedup_key's rule).
+_CALL_TABLE = (
+    ("gen_ai.request.model",),
+    ("gen_ai.response.model",),
+    ("gen_ai.provider.name", "gen_ai.system"),
+    ("agent.api.dialect",),
+    ("gen_ai.operation.name",),
+    ("agent.stop_reason",),
+)
+_SPAN_TABLE = (EVENT_ID_KEYS, RESPONSE_ID_KEYS)
+
+
 def map_genai_span(
     span: SpanRecord,
     *,
@@ -99,16 +123,20 @@ def map_genai_span(
     if not is_model_call(span):
         return None
     attrs = span.merged()
-    request_model = text(attrs, "gen_ai.request.model")
-    response_model = text(attrs, "gen_ai.response.model")
+    request_model, response_model, provider_name, api_dialect, operation, stop_reason = texts(
+        attrs, _CALL_TABLE
+    )
     model = response_model or request_model
     if not model:
         raise Rejected("span has gen_ai usage but no gen_ai.request.model or gen_ai.response.model")
-    provider = normalise_provider(text(attrs, "gen_ai.provider.name", "gen_ai.system"))
+    provider = normalise_provider(provider_name)
+    event_id, response_id = texts(span.attrs, _SPAN_TABLE)
     return span_call(
         span,
         source=source,
-        dedup_key=genai_dedup_key(span.attrs, span_key(span)),
+        dedup_key=f"resp:{response_id}"
+        if response_id
+        else (f"event:{event_id}" if event_id else span_key(span)),
         model=model,
         tokens=genai_tokens(attrs, exclusive=uses_agent_extension(span)),
         identity=identity(
@@ -120,12 +148,12 @@ def map_genai_span(
         provider=provider or provider_for_model(model),
         request_model=request_model,
         response_model=response_model,
-        api_dialect=text(attrs, "agent.api.dialect"),
-        operation=text(attrs, "gen_ai.operation.name"),
+        api_dialect=api_dialect,
+        operation=operation,
         reported=reported_cost(attrs),
-        stop_reason=text(attrs, "agent.stop_reason"),
+        stop_reason=stop_reason,
         finish=attrs.get("gen_ai.response.finish_reasons"),
-        event_id=text(span.attrs, *EVENT_ID_KEYS),
+        event_id=event_id,
     )
 
 

@@ -85,6 +85,8 @@ _TOKEN_FIELDS = (
 )
 MAX_COST = Decimal(config.MAX_COST_USD)
 _IDENTITY_VALUES = operator.attrgetter(*_IDENTITY_FIELDS)
+_TOKEN_VALUES = operator.attrgetter(*(attr for _, attr in _TOKEN_FIELDS))
+_COST_VALUES = operator.attrgetter(*_COST_FIELDS)
 _NAME_VALUES = operator.attrgetter(*_NAME_FIELDS)
 
 
@@ -190,10 +192,33 @@ def _walk_needs_cleaning(pending: list[Any]) -> bool:
 
 
 def _check_numbers(call: ModelCall) -> None:
+    """Counts are ints within bounds, reported costs finite Decimals within bounds (the usual
+    call is decided without naming fields); the first value that is not names its field."""
+    tokens = _TOKEN_VALUES(call.tokens)
+    if not (
+        all(v.__class__ is int for v in tokens)
+        and min(tokens) >= 0
+        and max(tokens) <= config.MAX_TOKENS_PER_BUCKET
+    ):
+        _refuse_tokens(call)
+    for cost in _COST_VALUES(call.reported):
+        if cost is not None and not (cost.__class__ is Decimal and cost.is_finite() and 0 <= cost < MAX_COST):
+            _refuse_costs(call)
+            break
+    if call.duration_ms is not None and not (
+        math.isfinite(call.duration_ms) and abs(call.duration_ms) < 1e15
+    ):
+        call.duration_ms = None  # informational: dropped, not worth a rejection
+
+
+def _refuse_tokens(call: ModelCall) -> None:
     for field, attr in _TOKEN_FIELDS:
         value = getattr(call.tokens, attr)
         if not isinstance(value, int) or value < 0 or value > config.MAX_TOKENS_PER_BUCKET:
             raise Rejected(f"{field}: {value!r} is not between 0 and {config.MAX_TOKENS_PER_BUCKET:,}")
+
+
+def _refuse_costs(call: ModelCall) -> None:
     for name in _COST_FIELDS:
         cost = getattr(call.reported, name)
         if cost is None:
@@ -202,10 +227,6 @@ def _check_numbers(call: ModelCall) -> None:
             raise Rejected(
                 f"reported_cost.{name}: {cost} is not a dollar amount between 0 and {config.MAX_COST_USD:,}"
             )
-    if call.duration_ms is not None and not (
-        math.isfinite(call.duration_ms) and abs(call.duration_ms) < 1e15
-    ):
-        call.duration_ms = None  # informational: dropped, not worth a rejection
 
 
 def _filter_values(call: ModelCall) -> tuple[tuple[str, str | None], ...]:
@@ -221,9 +242,63 @@ def _filter_values(call: ModelCall) -> tuple[tuple[str, str | None], ...]:
     )
 
 
+def _all_plain_text(call: ModelCall) -> bool:
+    """True when every text field `validate_call` checks is None or short printable ASCII, and
+    none is the dashboards' All value: then no check of `_check_text_fields` can fail, and the
+    usual call is decided with one join and a few length tests. False means "run the checks"."""
+    try:
+        return _plain_text(call)
+    except TypeError:  # a value that is not text: the checks name it
+        return False
+
+
+def _plain_text(call: ModelCall) -> bool:
+    ident = call.identity
+    names = (*_IDENTITY_VALUES(ident), *_NAME_VALUES(call))
+    if config.ALL_SENTINEL in names:
+        return False
+    cwd, event_id, dedup_key = ident.workspace_cwd, call.event_id, call.dedup_key
+    reasons = call.finish_reasons or ()
+    parts = [v for v in names if v is not None]
+    if not parts or max(map(len, parts)) > config.MAX_NAME_CHARS:
+        return False  # no names at all cannot happen (source, model); over-long ones are refused
+    if cwd is not None:
+        if len(cwd) > config.MAX_TEXT_CHARS:
+            return False
+        parts.append(cwd)
+    if event_id is not None:
+        if len(event_id) > config.MAX_ID_CHARS:
+            return False
+        parts.append(event_id)
+    if not dedup_key or len(dedup_key) > config.MAX_DEDUP_KEY_CHARS:
+        return False
+    parts.append(dedup_key)
+    for reason in reasons:
+        if len(reason) > config.MAX_TEXT_CHARS:
+            return False
+        parts.append(reason)
+    try:
+        joined = "".join(parts)
+    except TypeError:
+        return False
+    return joined.isascii() and joined.isprintable()
+
+
 def validate_call(call: ModelCall) -> ModelCall:
     """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field."""
     _check_ids(call)
+    if not _all_plain_text(call):
+        _check_text_fields(call)
+    if call.error is not None:  # a status message: cleaned and cut, never worth a rejection
+        call.error = _CONTROL_IN_TEXT.sub("", clean_str(call.error[: config.MAX_TEXT_CHARS]))
+    _check_numbers(call)
+    if _needs_cleaning(call.attributes):
+        call.attributes = clean_value(call.attributes)
+    return call
+
+
+def _check_text_fields(call: ModelCall) -> None:
+    """Every text check of a call, in order: the first that fails names the field."""
     ident = call.identity
     names_ok = _all_plain_names((*_IDENTITY_VALUES(ident), *_NAME_VALUES(call)))
     if not names_ok:
@@ -240,14 +315,8 @@ def validate_call(call: ModelCall) -> ModelCall:
     check_text("dedup_key", call.dedup_key, config.MAX_DEDUP_KEY_CHARS)
     if not call.dedup_key:
         raise Rejected("dedup_key: empty")
-    if call.error is not None:  # a status message: cleaned and cut, never worth a rejection
-        call.error = _CONTROL_IN_TEXT.sub("", clean_str(call.error[: config.MAX_TEXT_CHARS]))
     for reason in call.finish_reasons or ():
         check_text("finish_reasons", reason, config.MAX_TEXT_CHARS, free_text=True)
-    _check_numbers(call)
-    if _needs_cleaning(call.attributes):
-        call.attributes = clean_value(call.attributes)
-    return call
 
 
 def validate_context(ctx: SpanContext) -> SpanContext | None:

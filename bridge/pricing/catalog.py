@@ -37,7 +37,6 @@ from genai_prices.types import (
     Provider,
     Tier,
     TieredPrices,
-    calc_unit_price,
 )
 
 from bridge import config
@@ -124,24 +123,50 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(MICRO_CENT)
 
 
+def _rate(price: Price | None, prompt: int) -> Decimal | None:
+    """The price per unit that applies to a request with `prompt` input tokens: a flat price
+    as it is, a tiered one by `calc_unit_price`'s rule (the last tier whose start the prompt
+    is strictly above, else the base)."""
+    if price.__class__ is Decimal or price is None:
+        return price
+    assert isinstance(price, TieredPrices)
+    for tier in reversed(price.tiers):
+        if prompt > tier.start:
+            return tier.price
+    return price.base
+
+
 def bucket_costs(card: RateCard, tokens: Tokens) -> BucketCosts | None:
-    """Price every bucket of one request; None if the card cannot price what was used."""
-    if card.output is None and tokens.output > 0:
+    """Price every bucket of one request; None if the card cannot price what was used.
+
+    The arithmetic of `genai_prices.calc_unit_price(price, count, prompt, per)`, inlined:
+    `rate * count / per` with the tier's rate (`Decimal(0)` without a price), so each bucket
+    is the same Decimal the library computes (tests/test_pricing_catalog.py compares them);
+    a count of 0 costs `ZERO` without the multiplication, which quantizes the same."""
+    output_count = tokens.output
+    if card.output is None and output_count > 0:
         return None
-    prompt = tokens.prompt_total  # decides the tier of every bucket, output included
-    one_hour = min(tokens.cache_write_1h, tokens.cache_write)
-    input_cost = calc_unit_price(card.input, tokens.input, prompt, PER_MTOK)
+    cache_write = tokens.cache_write
+    prompt = tokens.input + tokens.cache_read + cache_write  # decides every bucket's tier, output's too
+    one_hour = min(tokens.cache_write_1h, cache_write)
+    input_cost = _cost(_rate(card.input, prompt), tokens.input, PER_MTOK)
     if card.per_request is not None:
-        input_cost += calc_unit_price(card.per_request, 1, prompt, PER_KREQUESTS)
+        input_cost += _cost(_rate(card.per_request, prompt), 1, PER_KREQUESTS)
     return BucketCosts(
-        input=quantize(input_cost),
-        output=quantize(calc_unit_price(card.output, tokens.output, prompt, PER_MTOK)),
-        cache_read=quantize(calc_unit_price(card.cache_read, tokens.cache_read, prompt, PER_MTOK)),
-        cache_write=quantize(
-            calc_unit_price(card.cache_write, tokens.cache_write - one_hour, prompt, PER_MTOK)
-            + calc_unit_price(card.cache_write_1h, one_hour, prompt, PER_MTOK)
-        ),
+        input=input_cost.quantize(MICRO_CENT),
+        output=_cost(_rate(card.output, prompt), output_count, PER_MTOK).quantize(MICRO_CENT),
+        cache_read=_cost(_rate(card.cache_read, prompt), tokens.cache_read, PER_MTOK).quantize(MICRO_CENT),
+        cache_write=(
+            _cost(_rate(card.cache_write, prompt), cache_write - one_hour, PER_MTOK)
+            + _cost(_rate(card.cache_write_1h, prompt), one_hour, PER_MTOK)
+        ).quantize(MICRO_CENT),
     )
+
+
+def _cost(rate: Decimal | None, count: int, per: int) -> Decimal:
+    if rate is None or not count:
+        return ZERO
+    return rate * count / per
 
 
 # -- finding the model -------------------------------------------------------------------

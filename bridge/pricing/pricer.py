@@ -60,6 +60,7 @@ SPEED_ATTR = "speed"
 SPEED_PRICED_ATTR = "agent_spend.speed_priced"
 Resolved = tuple[Provider, ModelInfo]
 MODEL_CACHE_SIZE = 8192  # distinct (provider, model) spellings; bounded against junk names
+_NO_PARTS = (None, None, None, None)
 
 
 @dataclass(slots=True)
@@ -105,8 +106,10 @@ def reported_buckets(reported: ReportedCost) -> tuple[Decimal | None, BucketCost
     """The emitter's total (its parts summed when it sent no total), and its parts when they
     add up to that total; parts that don't would make the per-bucket panels lie."""
     parts = (reported.input, reported.output, reported.cache_read, reported.cache_write)
-    given = [p for p in parts if p is not None]
     total = reported.total
+    if parts == _NO_PARTS:  # most emitters report a total or nothing, never a split
+        return total, None
+    given = [p for p in parts if p is not None]
     if total is None and given:
         total = sum(given, ZERO)
     if total is None or not given or sum(given, ZERO) != total:
@@ -146,7 +149,7 @@ class Pricer:
         )
         # The emitter's own claim is recorded first: reprice can only recover it from the row.
         emitter_says = estimation_of(call) == "subscription"
-        if emitter_says or self.overrides.forces_subscription(call):
+        if emitter_says or (self.overrides.subscription and self.overrides.forces_subscription(call)):
             _set(costs, BucketCosts(ZERO, ZERO, ZERO, ZERO), "reported" if emitter_says else "override")
             costs.estimation = "subscription"
         elif self.overrides.prefer_reported and reported_total is not None:
@@ -174,7 +177,8 @@ class Pricer:
 
     # -- lookups ---------------------------------------------------------------------------
     def card(self, call: ModelCall) -> RateCard | None:
-        fast = str(call.attributes.get(SPEED_ATTR, "")).strip().lower() == FAST
+        speed = call.attributes.get(SPEED_ATTR)
+        fast = speed is not None and str(speed).strip().lower() == FAST
         for model in (call.model, call.request_model):
             if not model:
                 continue
