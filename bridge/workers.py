@@ -70,6 +70,7 @@ class _Worker:
     index: int
     process: subprocess.Popen[bytes]
     started: float
+    ready: bool = False
 
 
 class Supervisor:
@@ -116,6 +117,7 @@ class Supervisor:
                     break
         kind, _, detail = line.partition(" ")
         if kind == "ready":
+            worker.ready = True
             return
         if kind == "error":
             raise WorkerError(detail)
@@ -137,7 +139,8 @@ class Supervisor:
                 )
                 worker.process.kill()
                 code = worker.process.wait()
-            if code != 0:
+            # A worker stopped while it was still starting acknowledged nothing: not a failure.
+            if code != 0 and not (code == -signal.SIGTERM and not worker.ready):
                 log.error("worker %d (pid %d) exited with code %s", worker.index, worker.process.pid, code)
                 clean = False
             self._forget(worker)
@@ -285,10 +288,10 @@ def _report(channel: IO[str], line: str) -> None:
 
 def worker_main() -> int:
     """One worker: read its settings from stdin, serve, report `ready G H` / `error MSG` on stdout."""
-    options, index, restarts, log_level, parent = pickle.load(sys.stdin.buffer)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before anything slow: a drain, not a kill
         signal.signal(sig, lambda *_: stop.set())
+    options, index, restarts, log_level, parent = pickle.load(sys.stdin.buffer)
     logging.basicConfig(
         level=str(log_level).upper(),
         stream=sys.stderr,
