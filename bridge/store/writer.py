@@ -2,9 +2,10 @@
 
 Requests hand their rows to one writer thread through a bounded queue; the thread merges
 whatever is waiting into one transaction (COPY into a staging table, then one INSERT that
-claims the calls' keys in call_keys and stores the calls whose key it claimed), commits, and only then completes each request's future. So a request is
-acknowledged only after its rows are durable, a replay never adds a row, and a full queue
-or a dead database is reported to the exporter as retryable.
+claims the calls' keys in call_keys and stores the calls whose key it claimed), commits,
+and only then completes each request's future. So a request is acknowledged only after its
+rows are durable, a replay never adds a row, and a full queue or a dead database is
+reported to the exporter as retryable.
 
 Edge validation (bridge/mapping/validate.py) keeps values the database would refuse out of
 the queue. If the database still refuses a merged batch (a data, integrity or limit error:
@@ -436,6 +437,9 @@ class BatchWriter:
             with self._conn.transaction(), self._conn.cursor() as cur:
                 for statement in PRUNE_CONTEXT:
                     cur.execute(statement, {"window": self.context_window})
+            # Its own transaction: the re-completion plans an UPDATE over every partition of
+            # agent_spend_logs, and the prune need not wait for it.
+            with self._conn.transaction(), self._conn.cursor() as cur:
                 cur.execute(RECENT_TRACES, (2 * self.maintenance_interval,))
                 row = cur.fetchone()
                 traces = row[0] if row else []
