@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
 
 from bridge import config
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+METRICS_PREFIX = "agent-spend-metrics-"  # + supervisor pid + "-" + random, in the temp directory
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # = bridge.metrics.MULTIPROC_ENV (not imported here)
 _PR_SET_PDEATHSIG = 1
 
@@ -204,6 +206,15 @@ class Supervisor:
         return 0 if clean and not failed else 1
 
 
+def _sweep_metrics_dirs() -> None:
+    """Remove the metrics directories of supervisors that died without cleaning up (SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = path.name[len(METRICS_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _check_settings(options: ServeOptions) -> None:
     """What every worker would refuse at start (tokens, TLS, price overrides), refused once here."""
     from bridge.pricing.overrides import load_overrides
@@ -248,7 +259,8 @@ def supervise(
         worker_options = replace(
             options, grpc_port=grpc_port, http_port=http_port, workers=1, reuse_port=True
         )
-        metrics_dir = tempfile.mkdtemp(prefix="agent-spend-metrics-")
+        _sweep_metrics_dirs()
+        metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
         stop = stop_event or threading.Event()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
