@@ -56,6 +56,9 @@ RETRY_AFTER_SECONDS = 5
 MAX_QUEUE_ROWS = 200_000
 MAX_BATCH_ROWS = 10_000
 WRITE_TIMEOUT_SECONDS = 30.0
+# A batch PostgreSQL aborted to break a deadlock or serialization conflict with another
+# writer (bridges and workers share one database) is run again this many times.
+WRITE_CONFLICT_RETRIES = 3
 # Trace context (docs/sources.md): how long a span's identity waits for its descendants, and
 # a call for its ancestors. Parents are exported when they end: an agent turn's
 # invoke_agent after its last chat span, minutes later, not hours.

@@ -47,6 +47,11 @@ class Metrics:
         self.duplicates = Counter(
             "agent_spend_duplicates_skipped", "Model calls already stored (retries, replays)", registry=r
         )
+        self.write_conflicts = Counter(
+            "agent_spend_write_conflicts",
+            "Batches PostgreSQL aborted to break a deadlock with another writer, then retried",
+            registry=r,
+        )
         self.rejected = Counter(
             "agent_spend_records_rejected", "Records refused as invalid model calls", ["signal"], registry=r
         )

@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 
 import grpc
+import psycopg
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
@@ -194,3 +195,33 @@ def test_poison_never_costs_a_valid_span(bridge: BridgeProcess, database_url: st
     reasons = {r for (r,) in rows(database_url, "SELECT DISTINCT reason FROM ingest_rejections")}
     for fragment, _ in _poison_spans():
         assert any(fragment in r for r in reasons), (fragment, reasons)
+
+
+def test_a_batch_aborted_by_a_deadlock_is_run_again_not_reported_as_database_down(database_url: str) -> None:
+    """PostgreSQL aborts one of two writers that lock the same rows in opposite orders (40P01).
+
+    The abort is real: a trigger raises deadlock_detected on the first stats upsert, as the
+    server does when another bridge holds the row; the writer retries the whole transaction."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE stats_upserts")  # not rolled back with the aborted transaction
+        conn.execute(
+            """CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                   IF nextval('stats_upserts') = 1 THEN
+                       RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = 'deadlock_detected';
+                   END IF;
+                   RETURN NEW;
+               END $$"""
+        )
+        conn.execute(
+            "CREATE TRIGGER abort_once BEFORE INSERT ON ingest_stats"
+            " FOR EACH ROW EXECUTE FUNCTION abort_once()"
+        )
+    rows = [row_of(model_call(f"dev{i}@example.com")) for i in range(5)]
+    writer, [result] = write_together(database_url, [rows])
+    assert (result.written, result.duplicates, result.rejected) == (5, 0, [])
+    assert writer.database_up
+    assert writer.metrics.write_conflicts._value.get() == 1
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM agent_spend_logs").fetchone() == (5,)
+        assert conn.execute("SELECT last_value FROM stats_upserts").fetchone() == (2,)  # aborted, then done

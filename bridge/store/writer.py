@@ -560,6 +560,23 @@ class BatchWriter:
             sub.future.set_exception(exc)
 
     def _insert(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
+        """`_insert_once`, retried when PostgreSQL aborted it to break a deadlock or a
+        serialization conflict with another writer (another bridge or worker committing the
+        same keys or rollup rows): the transaction rolled back whole, so running it again is
+        safe, and such a conflict says nothing about the database being down."""
+        for attempt in range(config.WRITE_CONFLICT_RETRIES + 1):
+            try:
+                return self._insert_once(conn, parts)
+            except psycopg.Error as exc:
+                conflict = (exc.sqlstate or "").startswith("40")  # transaction rollback: 40P01, 40001
+                if not conflict or attempt == config.WRITE_CONFLICT_RETRIES or conn.broken or conn.closed:
+                    raise
+                self.metrics.write_conflicts.inc()
+                log.info("write conflict with another writer (%s); retrying", exc.sqlstate)
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert_once(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
         """One transaction: span contexts, every part's rows through the staging table, their stats."""
         rows = [row for part in parts for row in part.rows]
         contexts = [ctx for part in parts for ctx in part.contexts]
@@ -613,11 +630,14 @@ class BatchWriter:
                 reasons[key] = (count + 1, first)
         stats = [
             (bucket, s, received[s], written[s], received[s] - written[s], rejected[s])
-            for s in set(received) | set(rejected)
+            for s in sorted(set(received) | set(rejected))  # one lock order for every writer
         ]
         cur.executemany(UPSERT_STATS, stats)
         if reasons:
             cur.executemany(
                 UPSERT_REJECTION,
-                [(bucket, s, reason, n, Jsonb(safe_example(ex))) for (s, reason), (n, ex) in reasons.items()],
+                [
+                    (bucket, s, reason, n, Jsonb(safe_example(ex)))
+                    for (s, reason), (n, ex) in sorted(reasons.items(), key=lambda item: item[0])
+                ],
             )
