@@ -8,7 +8,8 @@ fixed names so that seeding again updates them (a new version each) instead of a
   twice its spend: `ok`;
 * `seed-team-exceeded` - the team that spent most this month, at 80 % of that: `exceeded`;
 * `seed-developer-projected` - the developer who spent most in the period (month, week or
-  day) with the smallest elapsed fraction, at the geometric mean of spent and projected
+  day) with the smallest elapsed fraction past the projected alert's minimum
+  (`ALERT_BUDGET_MIN_ELAPSED_RATIO`; else the smallest), at the geometric mean of spent and projected
   (so spent < amount < projected), its thresholds the defaults above the percent reached:
   `projected_over`;
 * `seed-repository-warning` - the repository that spent most this week, at spent / 85 %:
@@ -29,6 +30,7 @@ from typing import Any
 
 import psycopg
 
+from bridge import config
 from bridge.admin.budgets import DEFAULT_THRESHOLDS, BudgetChange, BudgetSpec, apply_budgets, make_spec
 
 CENT = Decimal("0.01")
@@ -117,7 +119,8 @@ def plan_seed_budgets(conn: psycopg.Connection[Any], now: datetime) -> list[Budg
 
 def _developer_projected(conn: psycopg.Connection[Any], now: datetime) -> BudgetSpec | None:
     """The top developer's budget in the period with the least elapsed (the widest room
-    between spent and projected), amount between the two, no threshold reached yet."""
+    between spent and projected) that the projected alert already judges, amount between the
+    two, no threshold reached yet."""
     candidates = []
     for period in ("month", "week", "day"):
         start, _, fraction = _period(conn, period, now)
@@ -126,7 +129,10 @@ def _developer_projected(conn: psycopg.Connection[Any], now: datetime) -> Budget
             candidates.append((fraction, period, users[0]))
     if not candidates:
         return None
-    fraction, period, (user, spent) = min(candidates)
+    # The projected-overrun alert waits until ALERT_BUDGET_MIN_ELAPSED_RATIO of a period has
+    # passed: prefer a period past it, so the lab's alerts show this budget too.
+    alerting = [c for c in candidates if c[0] >= Decimal(str(config.ALERT_BUDGET_MIN_ELAPSED_RATIO))]
+    fraction, period, (user, spent) = min(alerting or candidates)
     projected = spent / fraction
     amount = (spent * projected).sqrt().quantize(CENT)  # the geometric mean: spent < amount < projected
     if not spent < amount < projected:

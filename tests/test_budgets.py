@@ -501,6 +501,7 @@ def test_the_budget_group_is_a_command_of_agent_spend() -> None:
         datetime(2025, 3, 12, 6, 0, tzinfo=UTC),  # a Wednesday morning
         datetime(2025, 3, 30, 23, 30, tzinfo=UTC),  # a Sunday night at the end of a month
         datetime(2025, 3, 1, 0, 20, tzinfo=UTC),  # the first minutes of a month
+        datetime(2026, 12, 1, 6, 30, tzinfo=UTC),  # a Tuesday morning on the 1st: only the day is past 20 %
     ],
 )
 def test_the_seeded_budgets_have_the_status_they_are_sized_for(database_url: str, now: datetime) -> None:
@@ -516,3 +517,10 @@ def test_the_seeded_budgets_have_the_status_they_are_sized_for(database_url: str
     again = seed_budgets(database_url, now + timedelta(minutes=5))  # seeding again: new versions, same names
     assert again.status == EXPECTED
     assert {c.action for c in again.changes} <= {"update", "unchanged"}
+    with psycopg.connect(database_url) as conn:
+        fired = conn.execute(
+            "SELECT subject FROM alert_budget_projected(%s)", (now + timedelta(minutes=5),)
+        ).fetchall()
+    # The projected alert fires once a fifth of the period has passed; every instant above has
+    # such a period (1 March 2025 is a Saturday: the week), and the seed picks one.
+    assert ("seed-developer-projected",) in fired
