@@ -11,6 +11,11 @@ Each record is decoded, mapped, priced (with no overrides and with examples/pric
 and turned into rows exactly as `bench_mapping.python_path` does; the dump is one `repr` line
 per row, context, rejection and count, so a check is a line-by-line comparison.
 
+A row's attributes column is JSON text for a JSONB column, and its spelling is not what is
+stored (`{"a": 1e+300}` and `{"a":1e300}` are the same JSONB value): the dump holds the `repr`
+of the parsed value instead (`json.loads`: big ints, floats, key order and strings exactly),
+so an encoder's spelling can change while what the database stores cannot.
+
 The test helpers are loaded with importlib (tests/ is not part of the typed tree).
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,11 +35,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bridge.mapping import MappingResult, map_logs, map_traces
 from bridge.pricing.pricer import Pricer
-from bridge.store.rows import context_row, to_row
+from bridge.store.rows import COLUMNS, context_row, to_row
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDES = ROOT / "examples" / "price-overrides.yaml"
 SPAN_ID = "00f067aa0ba902b7"
+ATTRIBUTES = COLUMNS.index("attributes")
 
 # (provider attribute or None, model): priced, unpriced, prefixed, Bedrock, Vertex, overrides.
 MODELS: list[tuple[str | None, str]] = [
@@ -342,11 +349,16 @@ def dump_lines(bench_bodies: list[tuple[str, bytes]]) -> Iterator[str]:
                 mapped = map_logs(ExportLogsServiceRequest.FromString(body))
             yield f"# request {n} {signal} {label} records={mapped.records} ignored={mapped.ignored}"
             for call in mapped.calls:
-                yield repr(to_row(call, pricer.price(call)))
+                yield repr(_parsed_attributes(to_row(call, pricer.price(call))))
             for ctx in mapped.contexts:
                 yield "ctx " + repr(context_row(ctx))
             for rejection in mapped.rejections:
                 yield "rej " + repr((rejection.reason, rejection.example))
+
+
+def _parsed_attributes(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row with its attributes JSON text replaced by the value it encodes (see above)."""
+    return (*row[:ATTRIBUTES], ("json", json.loads(row[ATTRIBUTES])), *row[ATTRIBUTES + 1 :])
 
 
 def dump(path: Path, bench_bodies: list[tuple[str, bytes]]) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 if TYPE_CHECKING:  # keep this module light: reprice's CLI imports it at start-up
     from bridge.model import ModelCall, SpanContext
     from bridge.pricing.pricer import Costs
@@ -82,8 +84,23 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
 )
 
 UNKNOWN = "unknown"
-# json.dumps(value, default=str, ensure_ascii=False), without building an encoder per row.
-_attributes_json = json.JSONEncoder(default=str, ensure_ascii=False).encode
+# json.dumps(value, default=str, ensure_ascii=False), without building an encoder per row: the
+# fallback for what orjson refuses (ints beyond 64 bits, keys that are not strings, text that
+# is not valid UTF-8, nesting deeper than 254).
+_json_attributes = json.JSONEncoder(default=str, ensure_ascii=False).encode
+# orjson's own spellings of dates, times and dataclasses are passed to `default=str` instead,
+# so they are stored as json's `default=str` stored them.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def attributes_json(attributes: dict[str, Any]) -> str:
+    """The attributes as JSON text for the JSONB column: orjson (about ten times faster), whose
+    text differs from `json.dumps` (no spaces, `1e300` for `1e+300`) but whose JSONB value is
+    the same (tests/test_row_json.py). COPY takes the column as text, hence the decode."""
+    try:
+        return orjson.dumps(attributes, default=str, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _json_attributes(attributes)
 
 
 def context_row(ctx: SpanContext, sender: str = "") -> tuple[Any, ...]:
@@ -153,7 +170,7 @@ def to_row(call: ModelCall, costs: Costs, sender: str = "") -> tuple[Any, ...]:
         call.error,
         call.stop_reason,
         call.finish_reasons,
-        _attributes_json(call.attributes),
+        attributes_json(call.attributes),
         call.parent_span_id,
         sender,
     )
