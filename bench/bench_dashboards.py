@@ -188,6 +188,37 @@ def report(timings: list[Timing], rows: int) -> str:
     return "\n".join(lines)
 
 
+DISK_QUERY = """
+    WITH parts AS (
+        SELECT sum(pg_total_relation_size(relid)) AS bytes
+        FROM pg_partition_tree('agent_spend_logs') WHERE isleaf
+    ), rollups AS (
+        SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c
+        WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+          AND (c.relname LIKE 'spend\\_%' OR c.relname LIKE 'session\\_%')
+    )
+    SELECT (SELECT bytes FROM parts), pg_total_relation_size('call_keys'),
+           (SELECT bytes FROM rollups), pg_database_size(current_database()),
+           (SELECT count(*) FROM agent_spend_logs)
+"""
+
+
+def disk_report(url: str) -> str:
+    """Disk used by the raw calls (every partition with its indexes), call_keys and the rollups."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(DISK_QUERY).fetchone()
+    assert row is not None
+    raw, keys, rollups, total, calls = row
+    mib = 1024 * 1024
+    per_10m = 10_000_000 / max(calls, 1)
+    return (
+        f"disk: raw calls {raw / mib:,.0f} MiB, call_keys {keys / mib:,.0f} MiB, "
+        f"rollups {rollups / mib:,.0f} MiB, "
+        f"database {total / mib:,.0f} MiB for {calls:,} calls "
+        f"(per 10 M calls: raw + keys {(raw + keys) * per_10m / mib:,.0f} MiB)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 "(SELECT count(*) FROM session_rollup)"
             ).fetchone()
         print(f"raw rows, hourly, daily, daily coarse, sessions: {sizes}", file=sys.stderr)
+        print(disk_report(url))
         timings = time_panels(url, end, args.repeat, args.only, raw=not args.no_raw)
         print(report(timings, args.rows))
         if args.retention_days:
