@@ -1,5 +1,8 @@
 """Claims decided from per-record facts pick the same adapter as the old attribute scans (issue 12).
 
+Also: the clean flag flattening sets (`attrs_clean`) is only set on clean attributes, and
+mapping with it gives the same calls, rejections and contexts as walking every call's attributes.
+
 The oracle is tests/support/claims.py, a frozen copy of the scans; records are built as
 protobuf requests and flattened by `iter_spans` / `iter_logs`, exactly as a harness's are.
 """
@@ -7,15 +10,18 @@ protobuf requests and flattened by `iter_spans` / `iter_logs`, exactly as a harn
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.mapping import codex, copilot, openinference, openllmetry, semconv
-from bridge.mapping.attributes import CONTENT_KEYS, CONTENT_PREFIXES, is_content_key, without_content
+from bridge.mapping import codex, copilot, map_logs, map_traces, openinference, openllmetry, records, semconv
+from bridge.mapping.attributes import CONTENT_KEYS, CONTENT_PREFIXES, is_content_key, to_dict, without_content
 from bridge.mapping.records import CLAIM_NAMESPACES, attribute_namespaces
+from bridge.mapping.validate import _needs_cleaning
 from seeder.generate import generate
 from seeder.otlp import to_requests
 from tests.support.adapters import log, logs, span, traces
@@ -227,3 +233,59 @@ def test_content_stripping_is_unchanged(keys: list[str]) -> None:
     assert without_content(attrs) == expected
     assert without_content(attrs) is not attrs
     assert all(is_content_key(k) == (k in CONTENT_KEYS or k.startswith(CONTENT_PREFIXES)) for k in keys)
+
+
+# -- the clean flag set while flattening (validation skips its walk when it is set) ------------
+AWKWARD_VALUES = st.one_of(
+    VALUES,
+    st.sampled_from(
+        ["a\x00b", "\x00", "é\x00", "ok", "日本", "\x01\x7f", math.nan, math.inf, -math.inf, 0.5, -0.0]
+    ),
+    st.lists(st.sampled_from(["x", "\x00y", 1, math.nan, 2.5]), max_size=3),
+    st.booleans(),
+    st.text(max_size=8),
+)
+AWKWARD_SERVICES = st.one_of(
+    SERVICES, st.sampled_from(["claude-code\x00x", "claude-code-\x00desktop", "é\x00"])
+)
+
+
+def _unflagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flattening as if nothing were known to be clean: validation walks every call's attributes."""
+    monkeypatch.setattr(records, "to_dict_checked", lambda attributes: (to_dict(attributes), False))
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    attrs=st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), AWKWARD_VALUES, max_size=12),
+    name=st.sampled_from(["chat", "llm", "claude_code.llm_request", *PAYLOAD_SPAN_NAMES]),
+    event=st.sampled_from(PAYLOAD_EVENT_NAMES),
+    service=AWKWARD_SERVICES,
+    resource_extra=AWKWARD_VALUES,
+)
+def test_the_clean_flag_changes_no_output(
+    monkeypatch: pytest.MonkeyPatch,
+    attrs: dict[str, Any],
+    name: str,
+    event: str,
+    service: str,
+    resource_extra: Any,
+) -> None:
+    resource = {"service.name": service, "host.name": resource_extra}
+    trace_request = traces(resource, [span(name, attrs, SPAN_ID)])
+    log_request = logs(resource, [log(attrs, event_name=event)])
+    for record in [*span_records(trace_request), *log_records(log_request)]:
+        if record.attrs_clean:
+            assert not _needs_cleaning(record.attrs) and not _needs_cleaning(record.resource)
+    flagged = [map_traces(trace_request), map_logs(log_request)]
+    with monkeypatch.context() as patch:
+        _unflagged(patch)
+        walked = [map_traces(trace_request), map_logs(log_request)]
+    for got, expected in zip(flagged, walked, strict=True):
+        assert repr(got.calls) == repr(expected.calls)
+        assert repr(got.rejections) == repr(expected.rejections)
+        assert repr(got.contexts) == repr(expected.contexts)

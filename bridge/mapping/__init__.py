@@ -102,7 +102,10 @@ def _map_all(
             try:
                 call = map_one(record)
                 if call is not None:
-                    validate_call(call)
+                    # A call's attributes are its record's own (less content keys), plus at
+                    # most text from its resource (Claude Code's service variant): clean when
+                    # both were found clean while flattened.
+                    validate_call(call, attributes_clean=record.attrs_clean)
             except Rejected as exc:
                 result.rejections.append(Rejection(safe_reason(str(exc)), safe_example(describe(record))))
                 claimed = False  # a refused record is no link either

@@ -7,7 +7,7 @@ Everything downstream works on plain dicts so each mapping adapter stays small.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -98,6 +98,67 @@ def to_dict(attributes: Iterable[KeyValue]) -> Attributes:
         integer = value.int_value  # non-zero: the oneof holds an int
         out[kv.key] = integer if integer else any_value(value)
     return out
+
+
+def to_dict_checked(attributes: Iterable[KeyValue]) -> tuple[Attributes, bool]:
+    """`to_dict`, and whether the result is clean: no key or string holding NUL or invalid UTF-8,
+    no float that is not finite, no nested list and no map (not looked into here). True lets validation
+    skip its own walk (`validate_call(..., attributes_clean=True)`); False only means "walk".
+
+    Decided from what the loop already has in hand: the string values joined, the keys joined
+    (NUL, ASCII and UTF-8 hold for a join exactly when they hold for every part)."""
+    out: Attributes = {}
+    strings: list[str] = []
+    keep = strings.append
+    plain = True
+    for kv in attributes:
+        value = kv.value
+        string = value.string_value
+        if string:
+            out[kv.key] = string
+            keep(string)
+            continue
+        integer = value.int_value
+        if integer:
+            out[kv.key] = integer
+            continue
+        decoded = out[kv.key] = any_value(value)
+        kind = decoded.__class__
+        if kind is float:
+            plain = plain and math.isfinite(decoded)
+        elif kind is str:
+            keep(decoded)
+        elif kind is list:
+            plain = plain and _plain_list(decoded, keep)
+        elif not (kind is int or kind is bool or decoded is None):
+            plain = False  # a map: validation walks it
+    if not plain:
+        return out, False
+    joined = "".join(out) + "".join(strings)
+    return out, "\x00" not in joined and (joined.isascii() or _utf8(joined))
+
+
+def _plain_list(values: list[Any], keep: Callable[[str], None]) -> bool:
+    """A list of scalars (finish reasons, tags): its strings kept for the joined check; False
+    for a non-finite float or anything nested."""
+    for item in values:
+        kind = item.__class__
+        if kind is str:
+            keep(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif not (kind is int or kind is bool or item is None):
+            return False
+    return True
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_content_key(key: str) -> bool:

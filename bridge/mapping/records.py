@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from bridge.mapping.attributes import Attributes, any_value, text, to_dict
+from bridge.mapping.attributes import Attributes, any_value, text, to_dict_checked
 from bridge.mapping.identity import harness_from_service
 
 # The attribute namespaces adapters claim records by (`agent.x` is in `agent.`). A namespace is
@@ -99,6 +99,10 @@ class SpanRecord:
     is_error: bool
     status_message: str
     service_harness: str | None = None
+    # Its own attributes and its resource's were found clean while flattened (no NUL, invalid
+    # UTF-8 or non-finite float, no list or map): what `validate_call` may skip checking again.
+    # False when unknown (a record built elsewhere).
+    attrs_clean: bool = False
     _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _merged: Attributes | None = field(default=None, repr=False, compare=False)
 
@@ -133,6 +137,10 @@ class LogRecord:
     span_id: str
     severity: str
     service_harness: str | None = None
+    # Its own attributes and its resource's were found clean while flattened (no NUL, invalid
+    # UTF-8 or non-finite float, no list or map): what `validate_call` may skip checking again.
+    # False when unknown (a record built elsewhere).
+    attrs_clean: bool = False
     _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _merged: Attributes | None = field(default=None, repr=False, compare=False)
 
@@ -152,14 +160,15 @@ class LogRecord:
 
 def iter_spans(request: ExportTraceServiceRequest) -> Iterator[SpanRecord]:
     for resource_spans in request.resource_spans:
-        resource = to_dict(resource_spans.resource.attributes)
+        resource, resource_clean = to_dict_checked(resource_spans.resource.attributes)
         harness = resource_harness(resource)
         for scope_spans in resource_spans.scope_spans:
             scope_name = scope_spans.scope.name
             for span in scope_spans.spans:
+                attrs, clean = to_dict_checked(span.attributes)
                 yield SpanRecord(
                     name=span.name,
-                    attrs=to_dict(span.attributes),
+                    attrs=attrs,
                     resource=resource,
                     scope_name=scope_name,
                     trace_id=span.trace_id.hex(),
@@ -170,17 +179,18 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[SpanRecord]:
                     is_error=span.status.code == Status.STATUS_CODE_ERROR,
                     status_message=span.status.message,
                     service_harness=harness,
+                    attrs_clean=clean and resource_clean,
                 )
 
 
 def iter_logs(request: ExportLogsServiceRequest) -> Iterator[LogRecord]:
     for resource_logs in request.resource_logs:
-        resource = to_dict(resource_logs.resource.attributes)
+        resource, resource_clean = to_dict_checked(resource_logs.resource.attributes)
         harness = resource_harness(resource)
         for scope_logs in resource_logs.scope_logs:
             scope_name = scope_logs.scope.name
             for record in scope_logs.log_records:
-                attrs = to_dict(record.attributes)
+                attrs, clean = to_dict_checked(record.attributes)
                 event_name = record.event_name or str(attrs.get("event.name") or "")
                 yield LogRecord(
                     event_name=event_name,
@@ -194,4 +204,5 @@ def iter_logs(request: ExportLogsServiceRequest) -> Iterator[LogRecord]:
                     span_id=record.span_id.hex(),
                     severity=record.severity_text,
                     service_harness=harness,
+                    attrs_clean=clean and resource_clean,
                 )

@@ -284,15 +284,18 @@ def _plain_text(call: ModelCall) -> bool:
     return joined.isascii() and joined.isprintable()
 
 
-def validate_call(call: ModelCall) -> ModelCall:
-    """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field."""
+def validate_call(call: ModelCall, *, attributes_clean: bool = False) -> ModelCall:
+    """Check (and, for display-only attributes, clean) one mapped call; raise `Rejected` naming the field.
+
+    `attributes_clean`: the caller knows `call.attributes` holds nothing to clean (they are the
+    record's own, checked while flattened: `SpanRecord.attrs_clean`), so they are not walked."""
     _check_ids(call)
     if not _all_plain_text(call):
         _check_text_fields(call)
     if call.error is not None:  # a status message: cleaned and cut, never worth a rejection
         call.error = _CONTROL_IN_TEXT.sub("", clean_str(call.error[: config.MAX_TEXT_CHARS]))
     _check_numbers(call)
-    if _needs_cleaning(call.attributes):
+    if not attributes_clean and _needs_cleaning(call.attributes):
         call.attributes = clean_value(call.attributes)
     return call
 
