@@ -23,7 +23,8 @@ Mixes (`--mix`):
 `--dump FILE` writes what the path produces (rows, contexts, rejections, counts) for a fixed
 corpus much larger than the timed mix (bench/mapping_corpus.py); `--check-against FILE` maps the
 same corpus again and compares line by line, exiting non-zero on the first differences. Dump
-before an optimisation, check after it: the output must stay byte-identical.
+before an optimisation, check after it: the output must stay identical (a row's attributes
+are compared as the value their JSON encodes, not as its spelling).
 
 Not a test: numbers vary by machine. Measured figures are in docs/scale.md.
 """
