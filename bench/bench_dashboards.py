@@ -208,7 +208,8 @@ def disk_report(url: str) -> str:
     with psycopg.connect(url) as conn:
         row = conn.execute(DISK_QUERY).fetchone()
     assert row is not None
-    raw, keys, rollups, total, calls = row
+    raw, keys, rollups, total = (int(v or 0) for v in row[:4])
+    calls = int(row[4])
     mib = 1024 * 1024
     per_10m = 10_000_000 / max(calls, 1)
     return (
