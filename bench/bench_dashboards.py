@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             phases = load(url, args.rows, args.days, end, log=lambda m: print(m, file=sys.stderr))
             print("load: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()), file=sys.stderr)
         else:
+            migrate(url)  # the kept data under the current schema objects (a changed view is timed)
             with psycopg.connect(url) as conn:
                 row = conn.execute("SELECT max(ts) FROM agent_spend_logs").fetchone()
                 assert row is not None and row[0] is not None, "--keep needs a loaded database"
