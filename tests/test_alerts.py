@@ -565,8 +565,17 @@ def test_grafana_contact_point_and_policy_come_from_the_environment() -> None:
     assert "ALERT_GRAFANA_DEFAULTS" in (ROOT / "bridge/lab/lab.py").read_text()
 
 
+def _database_now(database_url: str) -> datetime:
+    """The database server's clock: what Grafana's rules (views over now()) are evaluated at."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    value: datetime = row[0]
+    return value
+
+
 def test_every_grafana_rule_query_runs_as_the_reader(database_url: str) -> None:
-    _unpriced(database_url, "m-grafana", at=datetime.now(UTC))
+    _unpriced(database_url, "m-grafana", at=_database_now(database_url))
     (group,) = _yaml("agent-spend-alerts.yaml")["groups"]
     with psycopg.connect(database_url) as conn:
         conn.execute("SET ROLE agent_spend_reader")
