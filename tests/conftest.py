@@ -22,7 +22,7 @@ from psycopg import sql
 
 from bridge.store.migrate import migrate
 from tests.support.bridge_process import BridgeProcess, start_bridge
-from tests.support.db import with_database
+from tests.support.db import template_copy, with_database
 
 TEMPLATE = "agent_spend_template"
 
@@ -78,18 +78,8 @@ _counter = itertools.count()
 @pytest.fixture
 def database_url(server_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for this test only."""
-    name = f"t_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with template_copy(server_url, template_db, f"t{next(_counter)}") as url:
+        yield url
 
 
 @pytest.fixture

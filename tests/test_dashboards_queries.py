@@ -10,8 +10,6 @@ one real value per filter, as the owner and as the read-only role Grafana logs i
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,13 +19,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 import seeder
 from dashboards import build
 from seeder.billing import seed_billing
 from tests.support.bridge_process import start_bridge
-from tests.support.db import with_database
+from tests.support.db import template_copy
 from tests.support.grafana_sql import ALL, Variable, panel_interval, panel_range, render, sql_targets
 
 DASHBOARDS = {
@@ -51,15 +48,7 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
-    name = f"dash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    url = with_database(server_url, name)
-    try:
+    with template_copy(server_url, template_db, "dash") as url:
         bridge = start_bridge(url)
         try:
             result = seeder.run_seed(
@@ -87,9 +76,6 @@ def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
         assert row is not None
         keys = ("environment", "team", "user", "model", "harness", "repository", "session")
         yield Seeded(url, end - timedelta(days=7), end, dict(zip(keys, row, strict=True)))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _add_data_quality_cases(conn: psycopg.Connection[Any], now: datetime) -> None:

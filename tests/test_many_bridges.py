@@ -10,10 +10,8 @@ equal to the raw rows (`assert_rollups_exact`, which includes `rollup verify`).
 
 from __future__ import annotations
 
-import os
 import random
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,11 +25,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
-from psycopg import sql
 
 from tests.support.adapters import log, logs, span, traces
 from tests.support.bridge_process import BridgeProcess, start_bridge
-from tests.support.db import rows, with_database
+from tests.support.db import rows, template_copy
 from tests.support.otlp import NOW_NS, post
 from tests.support.payloads.claude_code import (
     API_REQUEST,
@@ -148,18 +145,8 @@ class Sender:
 @pytest.fixture
 def reference_url(server_url: str, template_db: str) -> Iterator[str]:
     """A second migrated database, for the single-bridge reference run."""
-    name = f"r_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with template_copy(server_url, template_db, "r") as url:
+        yield url
 
 
 def test_two_bridges_store_each_call_once_under_concurrent_duplicate_delivery(

@@ -9,7 +9,6 @@ seeder/billing.py, as `make seed` does.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,13 +21,12 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
-import seeder
 from bridge.admin.reconcile.status import reconcile_status
 from bridge.cli.reconcile_status import status_command
 from dashboards.reconcile import reconciliation
 from seeder.billing import UNMONITORED_ACCOUNT, UNMONITORED_USER, seed_billing
-from tests.support.bridge_process import start_bridge
-from tests.support.db import with_database
+from tests.support.bridge_process import seed_through_bridge
+from tests.support.db import template_copy
 from tests.support.grafana_sql import ALL, Variable, render, sql_targets
 from tests.support.rollups import DEFAULTS, insert_calls
 
@@ -522,25 +520,10 @@ SEED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def seeded_lab(server_url: str, template_db: str) -> Iterator[str]:
     """What `make seed` leaves in the lab: a week of telemetry through the bridge, then its bills."""
-    name = f"recon_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    url = with_database(server_url, name)
-    try:
-        bridge = start_bridge(url)
-        try:
-            seeder.run_seed(bridge.grpc_url, protocol="grpc", days=7, users=10, seed=42, now=SEED_NOW)
-        finally:
-            assert bridge.stop() == 0, "".join(bridge.stderr_lines)
+    with template_copy(server_url, template_db, "recon") as url:
+        seed_through_bridge(url, days=7, users=10, seed=42, now=SEED_NOW)
         seed_billing(url, (SEED_NOW - timedelta(days=7)).date(), SEED_NOW.date(), seed=42, now=SEED_NOW)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _by_hand(url: str, first: date, last: date) -> dict[tuple[str, date, str], tuple[Decimal, Decimal]]:

@@ -17,8 +17,6 @@ import csv
 import http.client
 import io
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,14 +28,13 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 from click.testing import CliRunner
-from psycopg import sql
 
 import seeder
 from bridge.api.server import ApiServer
 from bridge.cli import main
 from dashboards import build
 from tests.support.bridge_process import start_bridge
-from tests.support.db import with_database
+from tests.support.db import template_copy
 from tests.support.grafana_sql import ALL, Variable, render
 
 SEED_NOW = datetime(2026, 3, 5, 9, 30, tzinfo=UTC)
@@ -64,15 +61,7 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
-    name = f"parity_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    url = with_database(server_url, name)
-    try:
+    with template_copy(server_url, template_db, "parity") as url:
         bridge = start_bridge(url)
         try:
             seeder.run_seed(bridge.grpc_url, protocol="grpc", days=DAYS, users=10, seed=7, now=SEED_NOW)
@@ -100,9 +89,6 @@ def seeded(server_url: str, template_db: str) -> Iterator[Seeded]:
             {"team": f"{team},{other_team[0]}", "repo": "(none)"},
         ]
         yield Seeded(url, samples)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")

@@ -241,3 +241,19 @@ def test_any_arrival_order_gives_the_same_rows_and_exact_rollups(
     assert _stored(database_url) == expected
     with psycopg.connect(database_url) as conn:
         assert_rollups_exact(conn)
+
+
+def test_a_context_row_lists_its_fields_in_the_copy_column_order() -> None:
+    """context_row spells the fields out for speed; CONTEXT_COLUMNS derives from the model."""
+    from bridge.model import INHERITED_FIELDS, Identity, SpanContext
+    from bridge.store.rows import CONTEXT_COLUMNS, context_row
+
+    ident = Identity(**{name: f"v-{name}" for name in INHERITED_FIELDS})
+    row = context_row(SpanContext("t" * 32, "s" * 16, "p" * 16, ident), "sender-1")
+    assert dict(zip(CONTEXT_COLUMNS, row, strict=True)) == {
+        "sender": "sender-1",
+        "trace_id": "t" * 32,
+        "span_id": "s" * 16,
+        "parent_span_id": "p" * 16,
+        **{name: f"v-{name}" for name in INHERITED_FIELDS},
+    }

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bridge.model import INHERITED_FIELDS  # the domain model imports nothing: still light
+
 if TYPE_CHECKING:  # keep this module light: reprice's CLI imports it at start-up
     from bridge.model import ModelCall, SpanContext
     from bridge.pricing.pricer import Costs
@@ -68,20 +70,7 @@ COLUMNS: tuple[str, ...] = (
 # inherited from (the parent span) and who sent it (contexts of another sender never apply).
 STAGING_EXTRAS: tuple[str, ...] = ("parent_span_id", "sender")
 # A trace_spans row (schema/migrations/0009_trace_context.sql), in COPY order.
-CONTEXT_COLUMNS: tuple[str, ...] = (
-    "sender",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "user_id",
-    "team",
-    "session_id",
-    "machine_id",
-    "environment",
-    "workspace_cwd",
-    "workspace_repo",
-    "workspace_branch",
-)
+CONTEXT_COLUMNS: tuple[str, ...] = ("sender", "trace_id", "span_id", "parent_span_id", *INHERITED_FIELDS)
 
 UNKNOWN = "unknown"
 # json.dumps(value, default=str, ensure_ascii=False), without building an encoder per row: the
@@ -104,6 +93,7 @@ def attributes_json(attributes: dict[str, Any]) -> str:
 
 
 def context_row(ctx: SpanContext, sender: str = "") -> tuple[Any, ...]:
+    """CONTEXT_COLUMNS, spelled out (this runs per span): the order of model.INHERITED_FIELDS."""
     ident = ctx.identity
     return (
         sender,

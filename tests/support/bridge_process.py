@@ -8,7 +8,9 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+from seeder.send import SendResult
 from tests.support.paths import ROOT
 
 
@@ -116,3 +118,14 @@ def metric(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise KeyError(name)
+
+
+def seed_through_bridge(database_url: str, **seed_options: Any) -> SendResult:
+    """`make seed` in a test: the seeder over OTLP/gRPC into a bridge on `database_url`, then stop it."""
+    import seeder
+
+    bridge = start_bridge(database_url)
+    try:
+        return seeder.run_seed(bridge.grpc_url, protocol="grpc", **seed_options)
+    finally:
+        assert bridge.stop() == 0, "".join(bridge.stderr_lines)
