@@ -63,13 +63,14 @@ def make_client(
     sleep: Callable[[float], None] | None = None,
 ) -> AdminClient:
     """An AdminClient for Anthropic's Admin API (base URL overridable for a proxy or fake)."""
-    extra: dict[str, Any] = {}
-    if timeout is not None:
-        extra["timeout"] = timeout
-    if sleep is not None:
-        extra["sleep"] = sleep
     return AdminClient(
-        name=PROVIDER, base_url=base_url, key=key, auth_headers=auth_headers, retry=retry, **extra
+        name=PROVIDER,
+        base_url=base_url,
+        key=key,
+        auth_headers=auth_headers,
+        retry=retry,
+        timeout=timeout,
+        sleep=sleep,
     )
 
 

@@ -149,15 +149,16 @@ class AdminClient:
         key: Secret,
         auth_headers: Callable[[Secret], dict[str, str]],
         retry: RetryPolicy | None = None,
-        timeout: float = TIMEOUT_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        timeout: float | None = None,  # None: TIMEOUT_SECONDS
+        sleep: Callable[[float], None] | None = None,  # None: time.sleep
         transport: httpx2.BaseTransport | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._key = key
         self._retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
+        timeout = TIMEOUT_SECONDS if timeout is None else timeout
         self._http = httpx2.Client(
             base_url=self.base_url,
             headers={**auth_headers(key), "accept": "application/json"},
