@@ -44,7 +44,18 @@ from bridge import config
 from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
 from bridge.model import safe_example, safe_reason
-from bridge.store.rows import COLUMNS, CONTEXT_COLUMNS, COST_COLUMNS, STAGING_EXTRAS
+from bridge.store.rows import COLUMNS, COST_COLUMNS, STAGING_EXTRAS
+from bridge.store.trace_context import (
+    COMPLETE_TRACES,
+    CONTEXT_COLS,
+    CREATE_STAGING_SPANS,
+    FILL_STAGING,
+    INSERT_SPANS,
+    INSERT_WAITING,
+    PRUNE_CONTEXT,
+    RECENT_TRACES,
+    lacks_key_identity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,71 +68,10 @@ CREATE_STAGING = (
     f" SELECT {_COLS}, 0::bigint AS ord, NULL::text AS parent_span_id, NULL::text AS sender"
     " FROM agent_spend_logs WITH NO DATA"
 )
-_CTX_COLS = ", ".join(CONTEXT_COLUMNS)
-CREATE_STAGING_SPANS = (
-    f"CREATE TEMP TABLE IF NOT EXISTS staging_spans AS SELECT {_CTX_COLS} FROM trace_spans WITH NO DATA"
-)
-# The first copy of a span's context wins, as for calls; the traces that gained a span are
-# the ones whose waiting calls may now be completed.
-INSERT_SPANS = f"""
-    INSERT INTO trace_spans ({_CTX_COLS})
-    SELECT DISTINCT ON (sender, trace_id, span_id) {_CTX_COLS} FROM staging_spans
-    ORDER BY sender, trace_id, span_id
-    ON CONFLICT (sender, trace_id, span_id) DO NOTHING
-    RETURNING trace_id
-"""
-# Staged calls with a parent that lack a user, session or repository (model.lacks_key_identity)
-# take every missing field from their nearest ancestors already stored (this batch's contexts
-# included). A NULL team is resolved from `users` at insert, so a filled user brings its team.
-_LACKS = "(s.user_id = 'unknown' OR s.session_id IS NULL OR s.workspace_repo IS NULL)"
-FILL_STAGING = f"""
-    UPDATE staging_calls s SET
-        user_id = CASE WHEN s.user_id = 'unknown' THEN COALESCE(i.user_id, s.user_id) ELSE s.user_id END,
-        team = CASE WHEN s.team IS NULL OR s.team = 'unknown' THEN COALESCE(i.team, s.team) ELSE s.team END,
-        environment = CASE WHEN s.environment = 'unknown' THEN COALESCE(i.environment, s.environment)
-                           ELSE s.environment END,
-        session_id = COALESCE(s.session_id, i.session_id),
-        machine_id = COALESCE(s.machine_id, i.machine_id),
-        workspace_cwd = COALESCE(s.workspace_cwd, i.workspace_cwd),
-        workspace_repo = COALESCE(s.workspace_repo, i.workspace_repo),
-        workspace_branch = COALESCE(s.workspace_branch, i.workspace_branch)
-    FROM (
-        SELECT array_agg(dedup_key) AS k, array_agg(sender) AS se, array_agg(trace_id) AS t,
-               array_agg(parent_span_id) AS p
-        FROM staging_calls s WHERE s.parent_span_id IS NOT NULL AND s.trace_id IS NOT NULL AND {_LACKS}
-    ) a CROSS JOIN LATERAL trace_inherited(a.k, a.se, a.t, a.p) i
-    WHERE s.dedup_key = i.dedup_key
-"""
-# New rows that still lack a user, session or repository wait for an ancestor to arrive.
-INSERT_WAITING = """
-    INSERT INTO trace_waiting (dedup_key, sender, trace_id, parent_span_id)
-    SELECT DISTINCT ON (dedup_key) dedup_key, sender, trace_id, parent_span_id FROM staging_calls
-    WHERE dedup_key = ANY (%s) AND parent_span_id IS NOT NULL AND trace_id IS NOT NULL
-      AND (user_id = 'unknown' OR session_id IS NULL OR workspace_repo IS NULL)  -- after the fill
-    ORDER BY dedup_key, ord
-    ON CONFLICT (dedup_key) DO NOTHING
-"""
-COMPLETE_TRACES = "SELECT trace_context_complete(%s)"
-PRUNE_CONTEXT = (
-    "DELETE FROM trace_spans WHERE seen_at < now() - make_interval(secs => %(window)s)",
-    "DELETE FROM trace_waiting WHERE seen_at < now() - make_interval(secs => %(window)s)",
-)
-# Traces that gained context since the last maintenance (plus a margin): a call committed by
-# another bridge while this one committed its parent is completed here.
-RECENT_TRACES = """
-    SELECT coalesce(array_agg(DISTINCT trace_id), '{}') FROM trace_spans
-    WHERE seen_at >= now() - make_interval(secs => %s)
-"""
 _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 _NCOLS = len(COLUMNS)
 _PARENT = _NCOLS + STAGING_EXTRAS.index("parent_span_id")
-_USER, _SESSION, _REPO = (COLUMNS.index(c) for c in ("user_id", "session_id", "workspace_repo"))
 _REPORTED = COLUMNS.index("reported_cost_usd")
-
-
-def _lacks(row: tuple[Any, ...]) -> bool:
-    """model.lacks_key_identity, on a row: only such rows are filled or wait."""
-    return row[_USER] == "unknown" or row[_SESSION] is None or row[_REPO] is None
 
 
 def _may_complete(rows: list[tuple[Any, ...]], inserted: set[str]) -> bool:
@@ -585,7 +535,7 @@ class BatchWriter:
             traces: set[str] = set()
             if contexts:
                 cur.execute("TRUNCATE staging_spans")
-                with cur.copy(f"COPY staging_spans ({_CTX_COLS}) FROM STDIN") as copy:
+                with cur.copy(f"COPY staging_spans ({CONTEXT_COLS}) FROM STDIN") as copy:
                     for ctx in contexts:
                         copy.write_row(ctx)
                 cur.execute(INSERT_SPANS)
@@ -596,7 +546,7 @@ class BatchWriter:
                 with cur.copy(f"COPY staging_calls ({_STAGED}) FROM STDIN") as copy:
                     for ord_, row in enumerate(rows):
                         copy.write_row((*row[:_NCOLS], ord_, *row[_NCOLS:]))
-                        parented = parented or (row[_PARENT] is not None and _lacks(row))
+                        parented = parented or (row[_PARENT] is not None and lacks_key_identity(row))
                 if parented:
                     cur.execute(FILL_STAGING)
                 cur.execute(INSERT_FROM_STAGING)
