@@ -72,6 +72,8 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 _NCOLS = len(COLUMNS)
 _PARENT = _NCOLS + STAGING_EXTRAS.index("parent_span_id")
 _REPORTED = COLUMNS.index("reported_cost_usd")
+_TS, _USER_ID, _TEAM = (COLUMNS.index(c) for c in ("ts", "user_id", "team"))
+UNKNOWN_TEAM = "unknown"  # the staging path's COALESCE(s.team, u.team, 'unknown')
 
 
 def _may_complete(rows: list[tuple[Any, ...]], inserted: set[str]) -> bool:
@@ -127,6 +129,23 @@ INSERT_FROM_STAGING = f"""
     ORDER BY s.dedup_key
     RETURNING dedup_key
 """
+# The direct path (docs/scale.md "Direct writes"): when no row of the batch waits for its
+# trace context, the writer keeps each key's first copy itself, claims the keys here (in key
+# order, so concurrent writers lock them in one order) and COPYs only the claimed rows
+# straight into agent_spend_logs: no staging table, no sort of whole rows, no join. Same
+# first-copy-wins and same team rule (COALESCE(team, users.team, 'unknown')) as the staging
+# path, whose result it must equal (tests/test_writer_paths.py).
+CLAIM_KEYS = """
+    INSERT INTO call_keys (dedup_key, ts)
+    SELECT k, t FROM unnest(%s::text[], %s::timestamptz[]) AS u (k, t) ORDER BY k
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING dedup_key
+"""
+USER_TEAMS = "SELECT user_id, team FROM users WHERE user_id = ANY (%s)"
+COPY_CALLS = f"COPY agent_spend_logs ({_COLS}) FROM STDIN"
+# Tells call_keys_trigger (schema/objects/25_partitions) that this transaction's inserted rows
+# are exactly the keys it claimed at their ts, so the trigger need not check them again.
+KEYS_CLAIMED = "SET LOCAL agent_spend.keys_claimed = on"
 # The cost the emitter reported arrives on only one of a call's signals (Claude Code puts
 # cost_usd on its log event, not on its span). Whichever arrives first makes the row; the
 # first later copy of the *same call* that carries the reported cost completes it (and
@@ -243,6 +262,7 @@ class BatchWriter:
         retry_interval: float = 1.0,
         context_window: float = config.TRACE_CONTEXT_WINDOW_SECONDS,
         maintenance_interval: float = config.TRACE_CONTEXT_MAINTENANCE_SECONDS,
+        direct: bool = True,
     ) -> None:
         self.database_url = database_url
         self.metrics = metrics
@@ -251,6 +271,7 @@ class BatchWriter:
         self.retry_interval = retry_interval
         self.context_window = context_window
         self.maintenance_interval = maintenance_interval
+        self.direct = direct  # False: every batch through the staging table (tests compare both)
         self._next_maintenance = time.monotonic() + maintenance_interval
         self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._pending_rows = 0
@@ -541,17 +562,20 @@ class BatchWriter:
                 cur.execute(INSERT_SPANS)
                 traces = {trace for (trace,) in cur.fetchall()}
             if rows:
-                cur.execute("TRUNCATE staging_calls")
-                parented = False
-                with cur.copy(f"COPY staging_calls ({_STAGED}) FROM STDIN") as copy:
-                    for ord_, row in enumerate(rows):
-                        copy.write_row((*row[:_NCOLS], ord_, *row[_NCOLS:]))
-                        parented = parented or (row[_PARENT] is not None and lacks_key_identity(row))
-                if parented:
-                    cur.execute(FILL_STAGING)
-                cur.execute(INSERT_FROM_STAGING)
-                inserted = {key for (key,) in cur.fetchall()}
+                parented = any(row[_PARENT] is not None and lacks_key_identity(row) for row in rows)
+                staged = False
+                if parented or not self.direct:
+                    self._stage(cur, rows)
+                    staged = True
+                    if parented:
+                        cur.execute(FILL_STAGING)
+                    cur.execute(INSERT_FROM_STAGING)
+                    inserted = {key for (key,) in cur.fetchall()}
+                else:
+                    inserted = self._insert_direct(cur, rows)
                 if _may_complete(rows, inserted):
+                    if not staged:
+                        self._stage(cur, rows)
                     cur.execute(COMPLETE_FROM_STAGING)
                 if parented and inserted:
                     cur.execute(INSERT_WAITING, (list(inserted),))
@@ -559,6 +583,40 @@ class BatchWriter:
                 cur.execute(COMPLETE_TRACES, (sorted(traces),))
             self._record_stats(cur, parts, inserted)
         return inserted
+
+    @staticmethod
+    def _stage(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
+        """Every row of the batch, with its position, into the session's staging table."""
+        cur.execute("TRUNCATE staging_calls")
+        with cur.copy(f"COPY staging_calls ({_STAGED}) FROM STDIN") as copy:
+            for ord_, row in enumerate(rows):
+                copy.write_row((*row[:_NCOLS], ord_, *row[_NCOLS:]))
+
+    @staticmethod
+    def _insert_direct(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> set[str]:
+        """The first copy of each key, claimed in call_keys, COPYed into agent_spend_logs: the
+        keys this transaction stored (the rest were stored before, by anyone)."""
+        firsts: dict[str, tuple[Any, ...]] = {}
+        for row in rows:
+            firsts.setdefault(row[0], row)
+        keys = sorted(firsts)
+        cur.execute(CLAIM_KEYS, (keys, [firsts[k][_TS] for k in keys]))
+        claimed = [key for (key,) in cur.fetchall()]
+        if not claimed:
+            return set()
+        teamless = {firsts[k][_USER_ID] for k in claimed if firsts[k][_TEAM] is None}
+        teams: dict[str, str] = {}
+        if teamless:
+            cur.execute(USER_TEAMS, (sorted(teamless),))
+            teams = {user: team for user, team in cur.fetchall() if team is not None}
+        cur.execute(KEYS_CLAIMED)
+        with cur.copy(COPY_CALLS) as copy:
+            for key in claimed:
+                row = firsts[key]
+                if row[_TEAM] is None:
+                    row = (*row[:_TEAM], teams.get(row[_USER_ID], UNKNOWN_TEAM), *row[_TEAM + 1 : _NCOLS])
+                copy.write_row(row[:_NCOLS])
+        return set(claimed)
 
     def _record_stats(self, cur: psycopg.Cursor[Any], parts: list[_Part], inserted: set[str]) -> None:
         bucket = _minute(datetime.now(UTC))

@@ -9,6 +9,10 @@
 --   delete: the keys go with their rows, except on retention (agent_spend.retention = on),
 --           which keeps them for spend_key_grace() so a replay of a pruned call stays a
 --           duplicate (bridge/admin/retention.py prunes them later).
+-- The writer's direct path claims each key at its row's ts in the same transaction, then
+-- COPYs exactly the claimed rows, and says so with SET LOCAL agent_spend.keys_claimed = on:
+-- the insert check would only re-read the keys it just wrote, so it is skipped for that
+-- transaction's inserts (updates and deletes are checked as always).
 CREATE OR REPLACE FUNCTION call_keys_trigger() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -18,6 +22,9 @@ BEGIN
         IF current_setting('agent_spend.retention', true) IS DISTINCT FROM 'on' THEN
             DELETE FROM call_keys k USING old_rows o WHERE k.dedup_key = o.dedup_key AND k.ts = o.ts;
         END IF;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' AND current_setting('agent_spend.keys_claimed', true) = 'on' THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE' THEN
