@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.support.rollups import reference_function
+
 T0 = datetime(2025, 3, 10, tzinfo=UTC)  # a Monday, UTC midnight
 COLUMNS = (
     "dedup_key",
@@ -304,3 +306,31 @@ def test_reader_role_reads_views_not_raw_rows(conn: psycopg.Connection[Any]) -> 
     assert one(conn, "SELECT sum(calls) FROM spend_filtered(%s, %s)", T0, T0) == 1
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM agent_spend_logs")
+
+
+def test_model_token_prices_sample_each_models_latest_calls(conn: psycopg.Connection[Any]) -> None:
+    """The newest 2,000 calls per model, however far back they reach (the day window widens),
+    metered standard-tier only; the same rows as the plain view over every partition."""
+    busy = [  # 100 older calls at another price, then 2,000 newer ones: only the newer count
+        call(T0 - timedelta(hours=20, minutes=i), model="m-busy", input_cost_usd=Decimal("0.002"))
+        for i in range(100)
+    ] + [
+        call(T0 + timedelta(seconds=i), model="m-busy", input_cost_usd=Decimal("0.0003"))
+        for i in range(2000)
+    ]
+    rare = [  # three calls 3 to 40 days apart: the window widens to all of them
+        call(T0 - timedelta(days=days), model="m-rare", input_cost_usd=cost)
+        for days, cost in ((40, Decimal("0.004")), (5, Decimal("0.001")), (3, Decimal("0.001")))
+    ]
+    absent = [
+        call(T0, model="m-long", input_tokens=900_000, input_cost_usd=Decimal("3")),
+        call(T0, model="m-sub", cost_estimation="subscription", input_cost_usd=Decimal("0.001")),
+    ]
+    insert(conn, busy + rare + absent)
+    live = conn.execute("SELECT * FROM model_token_prices ORDER BY model").fetchall()
+    oracle = reference_function(conn, "model_token_prices")
+    assert live == conn.execute(f"SELECT * FROM {oracle} ORDER BY model").fetchall()
+    assert [(r[0], r[1], r[5]) for r in live] == [
+        ("m-busy", Decimal("0.000003"), 2000),
+        ("m-rare", Decimal("0.00002"), 3),  # $0.006 over 300 tokens
+    ]
