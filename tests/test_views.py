@@ -315,8 +315,7 @@ def test_model_token_prices_sample_each_models_latest_calls(conn: psycopg.Connec
         call(T0 - timedelta(hours=20, minutes=i), model="m-busy", input_cost_usd=Decimal("0.002"))
         for i in range(100)
     ] + [
-        call(T0 + timedelta(seconds=i), model="m-busy", input_cost_usd=Decimal("0.0003"))
-        for i in range(2000)
+        call(T0 + timedelta(seconds=i), model="m-busy", input_cost_usd=Decimal("0.0003")) for i in range(2000)
     ]
     rare = [  # three calls 3 to 40 days apart: the window widens to all of them
         call(T0 - timedelta(days=days), model="m-rare", input_cost_usd=cost)
