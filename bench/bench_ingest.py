@@ -8,7 +8,11 @@ senders post every request (acknowledged = committed) and the run reports spans/
 calls/s end to end. Finally the COPY limit: the same rows (the bridge's own map, price and
 row code, run here) COPYed in batches of the writer's size into a table shaped like
 agent_spend_logs (its columns, defaults and indexes; no triggers), committed per batch, and
-the ratio of the best end-to-end rate to it. Not a test: numbers vary by machine.
+the ratio of the best end-to-end rate to it. Each run also reports the CPU seconds per
+committed call that the bridge's processes and the PostgreSQL server spent (from /proc, when
+the server runs on this machine) and how busy they kept the cores: where the time goes, and
+whether a faster end-to-end rate needs less work or more overlap. Not a test: numbers vary
+by machine.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -173,15 +178,57 @@ class Databases:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds (user + system) of process `root` and every live descendant, plus what its
+    reaped children used: the bridge's supervisor and workers, or the PostgreSQL server and
+    its backends. 0 when `root` is None or not readable here (a remote --database-url)."""
+    if root is None:
+        return 0.0
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15]) / _TICKS  # utime stime cutime cstime
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def server_pid(url: str) -> int | None:
+    """The PostgreSQL postmaster's pid when its data directory is readable on this machine."""
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        return int((Path(row[0]) / "postmaster.pid").read_text().split("\n", 1)[0]) if row else None
+    except (psycopg.Error, OSError, ValueError):
+        return None
+
+
 @dataclass
 class Run:
-    """One end-to-end run: what was sent and how long until every export was acknowledged."""
+    """One end-to-end run: what was sent, how long until every export was acknowledged, and
+    the CPU seconds the bridge's processes and the PostgreSQL server spent meanwhile."""
 
     workers: int
     spans: int
     calls: int
     rows: int
     seconds: float
+    bridge_cpu: float = 0.0
+    database_cpu: float = 0.0
 
     @property
     def spans_per_second(self) -> float:
@@ -190,6 +237,11 @@ class Run:
     @property
     def calls_per_second(self) -> float:
         return self.calls / self.seconds
+
+    @property
+    def busy(self) -> float:
+        """The share of the machine's cores the bridge and PostgreSQL kept busy during the run."""
+        return (self.bridge_cpu + self.database_cpu) / (self.seconds * (os.cpu_count() or 1))
 
 
 def _post_all(address: str, bodies: list[bytes], content_type: str, path: str) -> None:
@@ -236,6 +288,8 @@ def end_to_end(url: str, workers: int, per_client: list[list[Any]], protocol: st
             before = _count(conn)
         spans = sum(count_spans(r)[0] for reqs in per_client for r in reqs)
         calls = sum(count_spans(r)[1] for reqs in per_client for r in reqs)
+        postmaster = server_pid(url)
+        cpu_before = (tree_cpu_seconds(bridge.pid), tree_cpu_seconds(postmaster))
         started = time.perf_counter()
         if protocol == "grpc":
             with ThreadPoolExecutor(len(per_client)) as pool:
@@ -251,12 +305,14 @@ def end_to_end(url: str, workers: int, per_client: list[list[Any]], protocol: st
             with ThreadPoolExecutor(len(per_client)) as pool:
                 list(pool.map(lambda b: _post_all(http_addr, b, content_type, "/v1/traces"), bodies))
         elapsed = time.perf_counter() - started
+        bridge_cpu = tree_cpu_seconds(bridge.pid) - cpu_before[0]
+        database_cpu = tree_cpu_seconds(postmaster) - cpu_before[1]
         with psycopg.connect(url) as conn:
             after = _count(conn)
     finally:
         bridge.terminate()
         bridge.wait(180)
-    return Run(workers, spans, calls, after - before, elapsed)
+    return Run(workers, spans, calls, after - before, elapsed, bridge_cpu, database_cpu)
 
 
 def copy_limit(url: str, requests: list[Any]) -> tuple[int, float]:
@@ -298,8 +354,6 @@ def _machine() -> str:
                 model = line.split(":", 1)[1].strip()
     except (OSError, subprocess.CalledProcessError):
         pass
-    import os
-
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
@@ -337,7 +391,10 @@ def main() -> None:
                 print(
                     f"workers={n}: spans={run.spans} model_calls={run.calls} rows_added={run.rows} "
                     f"seconds={run.seconds:.2f} -> {run.spans_per_second:,.0f} spans/s, "
-                    f"{run.calls_per_second:,.0f} model calls/s",
+                    f"{run.calls_per_second:,.0f} model calls/s; CPU: bridge {run.bridge_cpu:.1f} s "
+                    f"({1e6 * run.bridge_cpu / run.calls:.0f} us/call), PostgreSQL {run.database_cpu:.1f} s "
+                    f"({1e6 * run.database_cpu / run.calls:.0f} us/call), "
+                    f"{run.busy:.0%} of the cores busy",
                     flush=True,
                 )
             copied, copy_seconds = copy_limit(
@@ -349,14 +406,17 @@ def main() -> None:
     best = max(runs, key=lambda r: r.calls_per_second)
     print(f"COPY limit: {copied} rows in {copy_seconds:.2f}s -> {copy_rate:,.0f} rows/s")
     print()
-    print("| workers | spans/s | model calls/s | calls/s ÷ COPY rows/s |")
-    print("|---|---|---|---|")
+    columns = ["workers", "spans/s", "model calls/s", "calls/s ÷ COPY rows/s"]
+    columns += ["bridge CPU/call", "PostgreSQL CPU/call", "cores busy"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---|---|---|---|---|---|---|")
     for run in runs:
         print(
             f"| {run.workers} | {run.spans_per_second:,.0f} | {run.calls_per_second:,.0f} "
-            f"| {run.calls_per_second / copy_rate:.2f} |"
+            f"| {run.calls_per_second / copy_rate:.2f} | {1e6 * run.bridge_cpu / run.calls:.0f} µs "
+            f"| {1e6 * run.database_cpu / run.calls:.0f} µs | {run.busy:.0%} |"
         )
-    print(f"| COPY | | {copy_rate:,.0f} rows/s | 1.00 |")
+    print(f"| COPY | | {copy_rate:,.0f} rows/s | 1.00 | | | |")
     print(
         f"best: {best.workers} workers, {best.calls_per_second / copy_rate:.2f} of the COPY limit in rows "
         f"({best.spans_per_second / copy_rate:.2f} counting spans against COPY rows, as the issue did)"
