@@ -26,19 +26,9 @@ from bridge.store.rows import COLUMNS
 from bridge.store.writer import BatchWriter, WriteResult
 from tests.support.calls import TS, model_call, row_of
 from tests.support.db import rows, template_copy
+from tests.support.rollups import ROLLUP_TABLES
 
 pytestmark = pytest.mark.db
-
-ROLLUPS = (
-    "spend_hourly",
-    "spend_daily",
-    "spend_daily_coarse",
-    "spend_hourly_coarse",
-    "spend_daily_user",
-    "spend_daily_repo",
-    "spend_hourly_team",
-    "session_rollup",
-)
 
 
 @pytest.fixture
@@ -79,8 +69,8 @@ def _stored(url: str) -> dict[str, list[tuple[Any, ...]]]:
         "keys": rows(url, "SELECT dedup_key, ts FROM call_keys ORDER BY dedup_key"),
         "verify": rows(url, "SELECT * FROM spend_rollup_verify()"),
     }
-    for table in ROLLUPS:
-        state[table] = rows(url, f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4")
+    for table in ROLLUP_TABLES:
+        state[table] = sorted(rows(url, f"SELECT * FROM {table}"), key=repr)
     return state
 
 
