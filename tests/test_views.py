@@ -161,13 +161,14 @@ def test_filters_fold_away_for_all(conn: psycopg.Connection[Any]) -> None:
     plan = explain(conn, f"EXPLAIN SELECT * FROM org_totals({week}, {everything})")
     assert "__all" not in plan and "spend_dim_match" not in plan
     narrowed = explain(conn, f"EXPLAIN SELECT * FROM org_totals({week}, ARRAY['__all'], ARRAY['core'])")
-    # Inlined into the five raw, hourly and daily scans of the sums (spend_totals, 0005) and
-    # of the active developers (spend_filtered).
-    assert narrowed.count("'{core}'") == 10
+    # Inlined into the four scans of the sums (spend_totals, 0005: the raw edges, read by one
+    # spend_edge_calls() function scan, the two hourly and the daily) and of the active
+    # developers (spend_filtered).
+    assert narrowed.count("'{core}'") == 8
     sums_only = explain(
         conn, f"EXPLAIN SELECT cost_usd FROM org_totals({week}, ARRAY['__all'], ARRAY['core'])"
     )
-    assert sums_only.count("'{core}'") == 5 and "spend_daily_coarse" in sums_only
+    assert sums_only.count("'{core}'") == 4 and "spend_daily_coarse" in sums_only
 
 
 def test_developer_and_team_summaries(conn: psycopg.Connection[Any]) -> None:

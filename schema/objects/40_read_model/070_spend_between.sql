@@ -15,8 +15,7 @@ AS $$
            c.cache_read_tokens::numeric, c.cache_write_tokens::numeric, c.reasoning_tokens::numeric,
            c.prompt_tokens::numeric, c.total_tokens::numeric, c.cost_usd::numeric,
            coalesce(c.list_cost_usd, 0)::numeric, coalesce(c.reported_cost_usd, 0)::numeric
-    FROM spend_calls c
-    WHERE c.ts >= (SELECT b.lo FROM spend_range_bounds(p_from, p_to) b) AND c.ts < (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+    FROM spend_edge_calls(p_from, p_to) c  -- both partial hours: [lo, hs) and [he, p_to]
     UNION ALL
     SELECT h.user_id, h.team, h.model, h.provider, h.harness, h.repository, h.branch, h.environment,
            h.cost_estimation, h.is_ci, h.is_developer,
@@ -41,14 +40,4 @@ AS $$
            h.prompt_tokens, h.total_tokens, h.cost_usd, h.list_cost_usd, h.reported_cost_usd
     FROM spend_by_hour h
     WHERE h.bucket >= (SELECT b.de FROM spend_range_bounds(p_from, p_to) b) AND h.bucket < (SELECT b.he FROM spend_range_bounds(p_from, p_to) b)
-    UNION ALL
-    SELECT c.user_id, c.team, c.model, c.provider, c.harness, c.repository, c.branch, c.environment,
-           c.cost_estimation, c.is_ci, c.is_developer,
-           1::numeric, (c.status = 'error')::int::numeric, c.is_unpriced::int::numeric,
-           c.is_long_context::int::numeric, c.input_tokens::numeric, c.output_tokens::numeric,
-           c.cache_read_tokens::numeric, c.cache_write_tokens::numeric, c.reasoning_tokens::numeric,
-           c.prompt_tokens::numeric, c.total_tokens::numeric, c.cost_usd::numeric,
-           coalesce(c.list_cost_usd, 0)::numeric, coalesce(c.reported_cost_usd, 0)::numeric
-    FROM spend_calls c
-    WHERE c.ts >= (SELECT b.he FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
 $$;

@@ -8,9 +8,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT c.repository, c.branch, c.user_id, c.team, c.environment, c.is_ci, 1::numeric, c.cost_usd::numeric,
            coalesce(c.list_cost_usd, 0)::numeric, c.total_tokens::numeric
-    FROM spend_calls c
-    WHERE c.ts >= (SELECT b.lo FROM spend_range_bounds(p_from, p_to) b)
-      AND c.ts < (SELECT b.hs FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
+    FROM spend_edge_calls(p_from, p_to) c  -- both partial hours: [lo, hs) and [he, p_to]
     UNION ALL
     SELECT h.repository, h.branch, h.user_id, h.team, h.environment, h.is_ci, h.calls, h.cost_usd,
            h.list_cost_usd, h.total_tokens
@@ -32,9 +30,4 @@ AS $$
     FROM spend_by_hour h
     WHERE h.bucket >= (SELECT b.de FROM spend_range_bounds(p_from, p_to) b)
       AND h.bucket < (SELECT b.he FROM spend_range_bounds(p_from, p_to) b)
-    UNION ALL
-    SELECT c.repository, c.branch, c.user_id, c.team, c.environment, c.is_ci, 1::numeric, c.cost_usd::numeric,
-           coalesce(c.list_cost_usd, 0)::numeric, c.total_tokens::numeric
-    FROM spend_calls c
-    WHERE c.ts >= (SELECT b.he FROM spend_range_bounds(p_from, p_to) b) AND c.ts <= p_to
 $$;
