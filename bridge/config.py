@@ -127,7 +127,7 @@ RECONCILE_OVERLAP_DAYS = 2
 RECONCILE_FIRST_RUN_DAYS = 30
 
 # Alerts (docs/alerts.md). The thresholds are the SQL defaults of the alert functions in
-# schema/objects/60_alerts/ (tests/test_alerts.py keeps the two equal): runaway session =
+# schema/objects/60_alerts/ (tests/test_alerts_rules.py keeps the two equal): runaway session =
 # cost per hour over the last window above MULTIPLE x the developer's typical hourly rate
 # (over BASELINE_DAYS) or above CAP, never below MIN; anomaly = today's spend above FACTOR x
 # the trailing daily average over DAYS, at least MIN_USD; silent telemetry = reported every

@@ -5,7 +5,7 @@
 -- spend_hourly; a developer without history is held to the cap only. Rates below
 -- p_min_usd_per_hour never alert. Only the window's raw calls are read (spend_calls, by ts).
 -- One alert per session (subject) and the UTC day the session started (period_key).
--- Defaults equal bridge/config.py's ALERT_RUNAWAY_* (tests/test_alerts.py checks).
+-- Defaults equal bridge/config.py's ALERT_RUNAWAY_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_runaway_sessions(
     p_now timestamptz,
     p_multiple numeric DEFAULT 5,

@@ -5,7 +5,7 @@
 -- count as 0), so a subject with no history has no baseline and does not alert here (a
 -- runaway session still does). Subjects 'user:<user_id>' (not 'unknown') and 'team:<team>';
 -- one alert per subject and day (period_key 'YYYY-MM-DD'), resolved once the day is over.
--- Defaults equal bridge/config.py's ALERT_ANOMALY_* (tests/test_alerts.py checks).
+-- Defaults equal bridge/config.py's ALERT_ANOMALY_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_anomalies(
     p_now timestamptz,
     p_factor numeric DEFAULT 2,

@@ -6,7 +6,7 @@
 -- last p_lookback_days; a silence longer than that look-back stops alerting (resolved).
 -- Subjects 'user:<user_id>' and 'harness:<name>' ('unknown' never); one alert per subject
 -- and last day seen (period_key 'YYYY-MM-DD'), resolved when it reports again.
--- Defaults equal bridge/config.py's ALERT_SILENT_* (tests/test_alerts.py checks).
+-- Defaults equal bridge/config.py's ALERT_SILENT_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_silent_telemetry(
     p_now timestamptz,
     p_working_days integer DEFAULT 10,

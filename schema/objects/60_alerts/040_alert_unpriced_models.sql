@@ -3,7 +3,7 @@
 -- p_now, so the dashboards undercount it until a price override or a catalog update and
 -- `agent-spend reprice`. Subject '<provider>/<model>'; one alert per model ever (period_key
 -- 'ever'), resolved when it has no unpriced call in the window any more.
--- Defaults equal bridge/config.py's ALERT_UNPRICED_* (tests/test_alerts.py checks).
+-- Defaults equal bridge/config.py's ALERT_UNPRICED_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_unpriced_models(
     p_now timestamptz,
     p_window interval DEFAULT '7 days',

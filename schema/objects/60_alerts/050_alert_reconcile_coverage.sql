@@ -4,7 +4,7 @@
 -- models: the dashboards' cost / billed dollars, comparable cells only). Subject the
 -- provider; one alert per provider and day (period_key 'YYYY-MM-DD'), resolved when late
 -- telemetry or a corrected bill lifts it, or when the day leaves the look-back.
--- Defaults equal bridge/config.py's ALERT_COVERAGE_* (tests/test_alerts.py checks).
+-- Defaults equal bridge/config.py's ALERT_COVERAGE_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_reconcile_coverage(
     p_now timestamptz,
     p_min_ratio numeric DEFAULT 0.9,

@@ -4,7 +4,7 @@
 -- least p_min_elapsed_ratio of the period has passed, so a busy first hour does not use up
 -- the period's one alert. Subject the budget's name; one alert per budget and period
 -- (period_key 'YYYY-MM-DD', the period's start). Defaults equal bridge/config.py's
--- ALERT_BUDGET_* (tests/test_alerts.py checks).
+-- ALERT_BUDGET_* (tests/test_alerts_rules.py checks).
 CREATE OR REPLACE FUNCTION alert_budget_projected(
     p_now timestamptz,
     p_min_elapsed_ratio numeric DEFAULT 0.2
