@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
+from bridge.admin.budget_file import load_budget_file, parse_budget_file
 from bridge.admin.budgets import (
     DEFAULT_THRESHOLDS,
     BudgetError,
@@ -24,9 +25,7 @@ from bridge.admin.budgets import (
     budget_state,
     current_budgets,
     kept_budgets,
-    load_budget_file,
     make_spec,
-    parse_budget_file,
     remove_budget,
     set_budget,
 )

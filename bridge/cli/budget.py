@@ -18,6 +18,7 @@ from typing import Any
 import click
 import psycopg
 
+from bridge.admin.budget_file import load_budget_file
 from bridge.admin.budgets import (
     PERIODS,
     BudgetError,
@@ -26,7 +27,6 @@ from bridge.admin.budgets import (
     budget_state,
     current_budgets,
     kept_budgets,
-    load_budget_file,
     make_spec,
     parse_thresholds,
     remove_budget,
