@@ -35,7 +35,7 @@ lock: ## Regenerate requirements.lock: the newest versions pyproject.toml allows
 
 # The compiled hot path (deploy/native/build.py, mypyc): rebuilt whenever one of its sources
 # changes; where it cannot be built (no C compiler), the bridge runs as pure Python.
-NATIVE := build/native.stamp
+NATIVE := build/native.stamp  # = STAMP in deploy/native/build.py, which --clean removes
 NATIVE_SOURCES := $(shell $(PYTHON) deploy/native/build.py --list)
 $(NATIVE): $(BIN)/agent-spend $(NATIVE_SOURCES) deploy/native/build.py
 	@$(BIN)/python deploy/native/build.py || { echo "warning: the native build failed: the bridge runs as pure Python"; $(BIN)/python deploy/native/build.py --clean; }

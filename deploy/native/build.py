@@ -51,9 +51,14 @@ def compiled_files(root: Path = ROOT) -> list[Path]:
     return sorted((root / "bridge").rglob("*.so"))
 
 
+STAMP = ROOT / "build" / "native.stamp"  # Make's record of the last build: gone with --clean
+
+
 def clean() -> int:
+    """Remove the compiled modules and Make's stamp (so `make native` builds again)."""
     for path in compiled_files():
         path.unlink()
+    STAMP.unlink(missing_ok=True)
     return len(compiled_files())
 
 
