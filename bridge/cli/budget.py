@@ -1,7 +1,7 @@
 """`agent-spend budget set | list | rm | apply`: options, output and exit codes.
 
-The budgets themselves (versions, validation, the YAML file, the diff) are
-bridge.admin.budgets; what they have spent is the SQL of budget_state_at. Exit codes: 0 done
+The budgets themselves (versions, validation, the diff) are bridge.admin.budgets, the YAML
+file bridge.admin.budget_file; what they have spent is the SQL of budget_state_at. Exit codes: 0 done
 (a dry run included), 1 a budget, file or database error (the message says which), 2 a usage
 error.
 """
