@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bridge import config  # noqa: E402
 from bridge.mapping import map_traces  # noqa: E402
 from bridge.pricing.pricer import Pricer  # noqa: E402
-from bridge.store.rows import COLUMNS, to_row  # noqa: E402
+from bridge.store.rows import COLUMNS, copy_row, to_row  # noqa: E402
 from seeder.generate import generate  # noqa: E402
 from seeder.otlp import count_spans, to_otlp_json, to_requests  # noqa: E402
 from seeder.send import send  # noqa: E402
@@ -325,7 +325,7 @@ def copy_limit(url: str, requests: list[Any]) -> tuple[int, float]:
         for call in map_traces(request).calls:
             if call.identity.team is None:
                 call.identity.team = "unknown"  # the writer's COALESCE(s.team, u.team, 'unknown')
-            rows.append(to_row(call, pricer.price(call))[: len(COLUMNS)])
+            rows.append(copy_row(to_row(call, pricer.price(call))))  # as the writer COPYs it
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
     with psycopg.connect(url) as conn:
         conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,16 +99,25 @@ class Ingestor:
         rows = []
         binding = _BOUND.get()
         sender = binding.sender if binding is not None else ""
+        # Counted per request, not per call: a labelled counter's inc is a lock and, with
+        # workers, a write to the shared metrics file.
+        sources: Counter[str] = Counter()
+        unpriced: Counter[str] = Counter()
+        price = self.pricer.price
         for call in mapped.calls:
             if binding is not None:  # before pricing: team price rules depend on the team
                 binding.apply(call.identity)
             if call.identity.team is None and self.teams is not None:
                 call.identity.team = self.teams.team_of(call.identity.user_id)
-            costs = self.pricer.price(call)
+            costs = price(call)
             if costs.source == "none" and costs.estimation != "subscription":
-                self.metrics.count_unpriced(call.model)
+                unpriced[call.model] += 1
             rows.append(to_row(call, costs, sender))
-            self.metrics.model_calls.labels(signal, call.source).inc()
+            sources[call.source] += 1
+        for source, count in sources.items():
+            self.metrics.model_calls.labels(signal, source).inc(count)
+        for model, count in unpriced.items():
+            self.metrics.count_unpriced(model, count)
         rejections = [(r.reason, r.example) for r in mapped.rejections]
         contexts = [context_row(ctx, sender) for ctx in mapped.contexts]
         written = duplicates = 0

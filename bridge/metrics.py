@@ -100,12 +100,12 @@ class Metrics:
         )
         self.workers.set(1)
 
-    def count_unpriced(self, model: str) -> None:
+    def count_unpriced(self, model: str, calls: int = 1) -> None:
         """One series per unknown model, but bounded: junk model names must not grow memory."""
         if model not in self._unpriced_models and len(self._unpriced_models) >= MAX_UNPRICED_SERIES:
             model = "(other)"
         self._unpriced_models.add(model)
-        self.unpriced.labels(model).inc()
+        self.unpriced.labels(model).inc(calls)
 
     def render(self) -> bytes:
         if self.multiproc_dir is None:

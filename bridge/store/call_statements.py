@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from bridge import config
 from bridge.model import safe_example, safe_reason
-from bridge.store.rows import COLUMNS, COST_COLUMNS, STAGING_EXTRAS
+from bridge.store.rows import COLUMNS, COST_COLUMNS, STAGING_EXTRAS, copy_row
 
 Refusal = tuple[str, dict[str, Any]]  # (reason, example), as rejections are recorded
 
@@ -100,9 +100,10 @@ INSERT_FROM_STAGING = f"""
 # straight into agent_spend_logs: no staging table, no sort of whole rows, no join. Same
 # first-copy-wins and same team rule (COALESCE(team, users.team, 'unknown')) as the staging
 # path, whose result it must equal (tests/test_writer_paths.py).
+# %b: binary parameters, because psycopg's text dumper for a list runs a regex over every element.
 CLAIM_KEYS = """
     INSERT INTO call_keys (dedup_key, ts)
-    SELECT k, t FROM unnest(%s::text[], %s::timestamptz[]) AS u (k, t) ORDER BY k
+    SELECT k, t FROM unnest(%b::text[], %b::timestamptz[]) AS u (k, t) ORDER BY k
     ON CONFLICT (dedup_key) DO NOTHING
     RETURNING dedup_key
 """
@@ -210,7 +211,7 @@ def stage_calls(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
     cur.execute("TRUNCATE staging_calls")
     with cur.copy(f"COPY staging_calls ({STAGED_COLUMNS}) FROM STDIN") as copy:
         for ord_, row in enumerate(rows):
-            copy.write_row((*row[:NCOLS], ord_, *row[NCOLS:]))
+            copy.write_row((*copy_row(row), ord_, *row[NCOLS:]))
 
 
 def insert_direct(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> set[str]:
@@ -233,7 +234,6 @@ def insert_direct(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> set[
     with cur.copy(COPY_CALLS) as copy:
         for key in claimed:
             row = firsts[key]
-            if row[TEAM] is None:
-                row = (*row[:TEAM], teams.get(row[USER_ID], UNKNOWN_TEAM), *row[TEAM + 1 : NCOLS])
-            copy.write_row(row[:NCOLS])
+            team = teams.get(row[USER_ID], UNKNOWN_TEAM) if row[TEAM] is None else None
+            copy.write_row(copy_row(row, team))
     return set(claimed)
