@@ -78,10 +78,8 @@ BEGIN
 END
 $$;
 
--- Statement-level: one aggregate per statement, whatever its row count.
-CREATE OR REPLACE TRIGGER spend_rollup_insert AFTER INSERT ON agent_spend_logs
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION spend_rollup_trigger();
+-- Statement-level: one aggregate per statement, whatever its row count. Inserts run the same
+-- statements as static SQL (spend_rollup_insert_trigger, 190_spend_rollup_insert_trigger.sql).
 CREATE OR REPLACE TRIGGER spend_rollup_update AFTER UPDATE ON agent_spend_logs
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION spend_rollup_trigger();
