@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NATIVE_MODULES = (
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bridge" / "mapping").glob("*.py")),
     "bridge/model.py",
+    "bridge/pricing/catalog.py",
+    "bridge/pricing/overrides.py",
     "bridge/pricing/pricer.py",
     "bridge/store/rows.py",
 )
