@@ -2,8 +2,8 @@
 --
 -- Why: every writer batch is one INSERT statement on agent_spend_logs, and the general
 -- trigger builds its statements with format() and runs them with EXECUTE, so PostgreSQL
--- generated and planned seven upserts on every batch (about 2 ms per batch, measured with
--- pg_stat_statements: a tenth of the database's CPU per call at four workers). A PL/pgSQL
+-- generated and planned seven upserts on every batch (~5 ms per batch on a loaded 2-core
+-- machine, by pg_stat_statements with track_planning; docs/scale.md "Fourth pass"). A PL/pgSQL
 -- function with the same statements written out keeps their plans for the session.
 --
 -- The statements are the ones the general trigger EXECUTEs for an INSERT, produced by the same
