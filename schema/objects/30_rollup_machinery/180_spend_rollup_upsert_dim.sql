@@ -1,28 +1,6 @@
--- spend_rollup_upsert for the dimension rollups: adds the deltas of `src` to `tbl`, returns
--- the buckets where a row dropped to calls = 0. Sorted by key, for a global lock order.
+-- spend_rollup_upsert for the dimension rollups: adds the deltas of the raw rows `src` to
+-- `tbl` (see spend_rollup_upsert_dim_rows).
 CREATE OR REPLACE FUNCTION spend_rollup_upsert_dim(tbl TEXT, src TEXT) RETURNS TEXT
 LANGUAGE sql STABLE AS $$
-    SELECT format($q$
-        WITH up AS (
-            INSERT INTO %1$I AS t
-            SELECT * FROM (%2$s) a ORDER BY %3$s
-            ON CONFLICT (%4$s)
-            DO UPDATE SET
-                calls = t.calls + EXCLUDED.calls,
-                error_calls = t.error_calls + EXCLUDED.error_calls,
-                unpriced_calls = t.unpriced_calls + EXCLUDED.unpriced_calls,
-                long_context_calls = t.long_context_calls + EXCLUDED.long_context_calls,
-                input_tokens = t.input_tokens + EXCLUDED.input_tokens,
-                output_tokens = t.output_tokens + EXCLUDED.output_tokens,
-                cache_read_tokens = t.cache_read_tokens + EXCLUDED.cache_read_tokens,
-                cache_write_tokens = t.cache_write_tokens + EXCLUDED.cache_write_tokens,
-                reasoning_tokens = t.reasoning_tokens + EXCLUDED.reasoning_tokens,
-                cost_usd = t.cost_usd + EXCLUDED.cost_usd,
-                list_cost_usd = t.list_cost_usd + EXCLUDED.list_cost_usd,
-                reported_cost_usd = t.reported_cost_usd + EXCLUDED.reported_cost_usd
-            RETURNING t.bucket, t.calls)
-        SELECT array_agg(DISTINCT up.bucket) FROM up WHERE up.calls = 0$q$,
-        tbl, spend_rollup_aggregate_dim(tbl, src),
-        (SELECT string_agg(i::text, ', ' ORDER BY i) FROM generate_series(1, cardinality(spend_rollup_keys(tbl))) i),
-        (SELECT string_agg(format('%I', k), ', ') FROM unnest(spend_rollup_keys(tbl)) k))
+    SELECT spend_rollup_upsert_dim_rows(tbl, spend_rollup_aggregate_dim(tbl, src))
 $$;
