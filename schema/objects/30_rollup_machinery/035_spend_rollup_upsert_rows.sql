@@ -1,15 +1,15 @@
--- Adds `deltas` (a query of spend_hourly-shaped signed deltas) into `tbl` (spend_hourly or
--- spend_daily) and returns the buckets where a row dropped to calls = 0 (to delete). The input is sorted by key, so
--- concurrent writers lock rollup rows in one global order and cannot deadlock; ON
--- CONFLICT DO UPDATE row-locks, so concurrent deltas to one key serialise, none is lost.
-CREATE OR REPLACE FUNCTION spend_rollup_upsert_rows(tbl TEXT, deltas TEXT) RETURNS TEXT
+-- Adds `deltas` (a query of `tbl`-shaped signed deltas) into the rollup `tbl`, whose primary
+-- key is `keys` (in table order, bucket first), and returns the buckets where a row dropped to
+-- calls = 0 (to delete). The input is sorted by key, so concurrent writers lock rollup rows in
+-- one global order and cannot deadlock; ON CONFLICT DO UPDATE row-locks, so concurrent deltas
+-- to one key serialise, none is lost.
+CREATE OR REPLACE FUNCTION spend_rollup_upsert_rows(tbl TEXT, keys TEXT[], deltas TEXT) RETURNS TEXT
 LANGUAGE sql IMMUTABLE AS $$
     SELECT format($q$
         WITH up AS (
             INSERT INTO %1$I AS t
-            SELECT * FROM (%2$s) a ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-            ON CONFLICT (bucket, user_id, team, model, provider, harness_name, workspace_repo,
-                         workspace_branch, environment, cost_estimation, workspace_is_ci)
+            SELECT * FROM (%2$s) a ORDER BY %3$s
+            ON CONFLICT (%4$s)
             DO UPDATE SET
                 calls = t.calls + EXCLUDED.calls,
                 error_calls = t.error_calls + EXCLUDED.error_calls,
@@ -25,5 +25,7 @@ LANGUAGE sql IMMUTABLE AS $$
                 reported_cost_usd = t.reported_cost_usd + EXCLUDED.reported_cost_usd
             RETURNING t.bucket, t.calls)
         SELECT array_agg(DISTINCT up.bucket) FROM up WHERE up.calls = 0$q$,
-        tbl, deltas)
+        tbl, deltas,
+        (SELECT string_agg(i::text, ', ' ORDER BY i) FROM generate_series(1, cardinality(keys)) i),
+        (SELECT string_agg(format('%I', k), ', ' ORDER BY i) FROM unnest(keys) WITH ORDINALITY u(k, i)))
 $$;

@@ -2,9 +2,7 @@ CREATE OR REPLACE FUNCTION spend_rollup_verify() RETURNS TABLE (rollup TEXT, key
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     dim TEXT;
-    spend_keys CONSTANT TEXT[] := ARRAY['bucket', 'user_id', 'team', 'model', 'provider', 'harness_name',
-                                        'workspace_repo', 'workspace_branch', 'environment', 'cost_estimation',
-                                        'workspace_is_ci'];
+    spend_keys CONSTANT TEXT[] := spend_rollup_fine_keys();
     spend_measures CONSTANT TEXT[] := ARRAY['calls', 'error_calls', 'unpriced_calls', 'long_context_calls',
                                             'input_tokens', 'output_tokens', 'cache_read_tokens',
                                             'cache_write_tokens', 'reasoning_tokens', 'cost_usd', 'list_cost_usd',

@@ -11,8 +11,7 @@
 -- bench), once for sessions. spend_daily and the registry's rollups are derived from those
 -- deltas (spend_rollup_rebucket, then spend_rollup_project[_keys]): exact, since an hour lies
 -- in one UTC day and every measure is a sum. The statements come from the builders the
--- general trigger uses (spend_rollup_upsert_rows, spend_rollup_upsert_dim_rows,
--- session_rollup_merge), in the same order (hourly, daily, the registry by position,
+-- general trigger uses (spend_rollup_upsert_rows, session_rollup_merge), in the same order (hourly, daily, the registry by position,
 -- sessions): the same lock order. UPDATE and DELETE keep the general trigger. spend_rollup_install() regenerates the function; it runs when the object
 -- files are applied (every migrate) and, through spend_rollup_registry_changed, whenever the
 -- registry changes, so a rollup added with CREATE TABLE + INSERT INTO spend_rollup_registry is
@@ -22,9 +21,7 @@ LANGUAGE plpgsql AS $install$
 DECLARE
     src CONSTANT TEXT := spend_rollup_input('new_rows', 1);
     fine CONSTANT TEXT := 'SELECT * FROM unnest(hourly)';
-    daily_keys CONSTANT TEXT[] := ARRAY['bucket', 'user_id', 'team', 'model', 'provider', 'harness_name',
-                                        'workspace_repo', 'workspace_branch', 'environment', 'cost_estimation',
-                                        'workspace_is_ci'];
+    fine_keys CONSTANT TEXT[] := spend_rollup_fine_keys();
     body TEXT;
     dim TEXT;
 BEGIN
@@ -32,18 +29,19 @@ BEGIN
         || E'    IF NOT EXISTS (SELECT FROM new_rows) THEN\n        RETURN NULL;\n    END IF;\n'
         || format(E'    hourly := ARRAY(SELECT ROW(a.*)::spend_hourly FROM (%s) a);\n',
                   spend_rollup_aggregate('hour', src))
-        || spend_rollup_upsert_rows('spend_hourly', fine) || E'\n    INTO zero;\n'
+        || spend_rollup_upsert_rows('spend_hourly', fine_keys, fine) || E'\n    INTO zero;\n'
         || E'    IF zero IS NOT NULL THEN\n'
         || E'        DELETE FROM spend_hourly WHERE bucket = ANY(zero) AND calls = 0;\n    END IF;\n'
-        || spend_rollup_upsert_rows('spend_daily',
-                                    spend_rollup_project_keys(daily_keys, spend_rollup_rebucket('day', fine)))
+        || spend_rollup_upsert_rows('spend_daily', fine_keys,
+                                    spend_rollup_project_keys(fine_keys, spend_rollup_rebucket('day', fine)))
         || E'\n    INTO zero;\n'
         || E'    IF zero IS NOT NULL THEN\n'
         || E'        DELETE FROM spend_daily WHERE bucket = ANY(zero) AND calls = 0;\n    END IF;\n';
     FOREACH dim IN ARRAY coalesce(spend_rollup_derived(), '{}') LOOP
         body := body
-            || spend_rollup_upsert_dim_rows(
-                   dim, spend_rollup_project(dim, spend_rollup_rebucket(spend_rollup_grain(dim), fine)))
+            || spend_rollup_upsert_rows(
+                   dim, spend_rollup_keys(dim),
+                   spend_rollup_project(dim, spend_rollup_rebucket(spend_rollup_grain(dim), fine)))
             || E'\n    INTO zero;\n'
             || E'    IF zero IS NOT NULL THEN\n'
             || format(E'        DELETE FROM %I WHERE bucket = ANY(zero) AND calls = 0;\n    END IF;\n', dim);
