@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from bridge import config
 from bridge.model import safe_example, safe_reason
-from bridge.store.rows import COLUMNS, COST_COLUMNS, STAGING_EXTRAS, copy_row
+from bridge.store.rows import COLUMNS, COST_COLUMNS, NCOLS, STAGING_EXTRAS, TEAM, copy_row
 
 Refusal = tuple[str, dict[str, Any]]  # (reason, example), as rejections are recorded
 
@@ -34,10 +34,9 @@ CREATE_STAGING = (
     " FROM agent_spend_logs WITH NO DATA"
 )
 _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-NCOLS = len(COLUMNS)
 PARENT = NCOLS + STAGING_EXTRAS.index("parent_span_id")
 _REPORTED = COLUMNS.index("reported_cost_usd")
-TS, USER_ID, TEAM = (COLUMNS.index(c) for c in ("ts", "user_id", "team"))
+TS, USER_ID = (COLUMNS.index(c) for c in ("ts", "user_id"))
 UNKNOWN_TEAM = "unknown"  # the staging path's COALESCE(s.team, u.team, 'unknown')
 
 
