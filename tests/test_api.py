@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from bridge.admin import reports
+from bridge.admin import report_periods, reports
 from bridge.admin.report_format import as_json
 from bridge.api.app import ApiApp
 from bridge.api.server import ApiServer, ConnectionPool
@@ -87,7 +87,7 @@ def test_summary_and_breakdown_equal_the_reports(api: tuple[ApiServer, str]) -> 
     status, headers, body = request(server, "/api/v1/summary?period=30d")
     assert status == 200 and headers["Content-Type"] == "application/json"
     with psycopg.connect(url) as conn:
-        since, until = reports.period_days("30d", TODAY)
+        since, until = report_periods.period_days("30d", TODAY)
         assert body == as_json(reports.summary(conn, since, until))
         assert body["total"]["cost_usd"] == "3.583" and body["since"] == "2026-11-04"
         assert request(server, "/api/v1/summary")[2] == body  # 30d is the default
@@ -95,7 +95,7 @@ def test_summary_and_breakdown_equal_the_reports(api: tuple[ApiServer, str]) -> 
         assert status == 200
         filters = reports.Filters(team=("payments", "platform"))
         assert per_model == as_json(
-            reports.breakdown(conn, *reports.period_days("90d", TODAY), "model", filters)
+            reports.breakdown(conn, *report_periods.period_days("90d", TODAY), "model", filters)
         )
         assert [r["model"] for r in per_model["rows"]] == ["claude-sonnet-4-5", "gpt-5"]
         _, _, ranged = request(server, "/api/v1/summary?since=2026-09-01&until=2026-09-30")

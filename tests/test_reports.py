@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from bridge.admin import reports
+from bridge.admin import report_periods, reports
 from bridge.admin.report_format import exact_usd, render_csv, render_json, render_table, round_usd
 from bridge.cli import main
 from tests.support.rollups import call, insert_calls
@@ -226,14 +226,17 @@ def test_summary_and_breakdown(db: str) -> None:
 
 def test_default_ranges() -> None:
     thursday = date(2026, 12, 3)
-    assert reports.default_range("daily", thursday) == (date(2026, 11, 27), thursday)
-    assert reports.default_range("weekly", thursday) == (date(2026, 11, 9), thursday)
-    assert reports.default_range("monthly", thursday) == (date(2026, 10, 1), thursday)
-    assert reports.default_range("monthly", date(2026, 1, 31)) == (date(2025, 11, 1), date(2026, 1, 31))
-    assert reports.period_days("30d", thursday) == (date(2026, 11, 4), thursday)
-    assert reports.month_range("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
-    with pytest.raises(reports.ReportError) as bad:
-        reports.period_days("30x", thursday)
+    assert report_periods.default_range("daily", thursday) == (date(2026, 11, 27), thursday)
+    assert report_periods.default_range("weekly", thursday) == (date(2026, 11, 9), thursday)
+    assert report_periods.default_range("monthly", thursday) == (date(2026, 10, 1), thursday)
+    assert report_periods.default_range("monthly", date(2026, 1, 31)) == (
+        date(2025, 11, 1),
+        date(2026, 1, 31),
+    )
+    assert report_periods.period_days("30d", thursday) == (date(2026, 11, 4), thursday)
+    assert report_periods.month_range("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+    with pytest.raises(report_periods.ReportError) as bad:
+        report_periods.period_days("30x", thursday)
     assert bad.value.parameter == "period"
 
 
@@ -265,7 +268,7 @@ def test_sessions_list_and_groups(db: str) -> None:
     }
     assert by_user.total == listed.total
     assert sum(r.sessions for r in by_user.rows if isinstance(r, reports.SessionGroupRow)) == len(active)
-    with psycopg.connect(db) as conn, pytest.raises(reports.ReportError) as bad:
+    with psycopg.connect(db) as conn, pytest.raises(report_periods.ReportError) as bad:
         reports.sessions_report(conn, since, until, "model")
     assert bad.value.parameter == "by"
 

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal
 
+from bridge.admin.report_periods import period_end
 from bridge.admin.reports import (
     BudgetsReport,
     ChargebackReport,
@@ -32,7 +33,6 @@ from bridge.admin.reports import (
     SessionsReport,
     SpendReport,
     SpendRow,
-    period_end,
 )
 
 Format = Literal["table", "json", "csv"]

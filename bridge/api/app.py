@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 import psycopg
 
 from bridge import config
-from bridge.admin import reports
+from bridge.admin import report_periods, reports
 from bridge.admin.report_format import as_json
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class ApiApp:
         try:
             with self._connect() as conn:
                 return HTTPStatus.OK, route(conn, query)
-        except reports.ReportError as exc:
+        except report_periods.ReportError as exc:
             raise ApiError(HTTPStatus.BAD_REQUEST, exc.message, exc.parameter) from None
         except psycopg.errors.QueryCanceled:
             raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the query took too long") from None
@@ -187,7 +187,7 @@ class ApiApp:
         if period is not None and (since is not None or until is not None):
             raise ApiError(HTTPStatus.BAD_REQUEST, "give either period or since/until", "period")
         if period is not None:
-            first, last = reports.period_days(period, self._today())
+            first, last = report_periods.period_days(period, self._today())
         else:
             last = until or self._today()
             first = since or default(last)[0]
@@ -219,14 +219,14 @@ class ApiApp:
     # -- endpoints ---------------------------------------------------------------------------
 
     def _summary(self, conn: psycopg.Connection[Any], query: Query) -> Any:
-        first, last = self._range(query, lambda d: reports.period_days(DEFAULT_PERIOD, d))
+        first, last = self._range(query, lambda d: report_periods.period_days(DEFAULT_PERIOD, d))
         filters = self._filters(query)
         query.check_all_read()
         return as_json(reports.summary(conn, first, last, filters))
 
     def _breakdown(self, conn: psycopg.Connection[Any], query: Query) -> Any:
         by = self._by(query, reports.DIMENSIONS, required=True)
-        first, last = self._range(query, lambda d: reports.period_days(DEFAULT_PERIOD, d))
+        first, last = self._range(query, lambda d: report_periods.period_days(DEFAULT_PERIOD, d))
         filters = self._filters(query)
         query.check_all_read()
         assert by is not None
@@ -235,7 +235,7 @@ class ApiApp:
     def _spend(self, kind: str) -> Callable[[psycopg.Connection[Any], Query], Any]:
         def endpoint(conn: psycopg.Connection[Any], query: Query) -> Any:
             by = self._by(query, reports.DIMENSIONS)
-            first, last = self._range(query, lambda d: reports.default_range(kind, d))
+            first, last = self._range(query, lambda d: report_periods.default_range(kind, d))
             filters = self._filters(query)
             query.check_all_read()
             spend_kind: reports.SpendKind = (
@@ -247,7 +247,7 @@ class ApiApp:
 
     def _sessions(self, conn: psycopg.Connection[Any], query: Query) -> Any:
         by = self._by(query, list(reports.SESSION_DIMENSIONS))
-        first, last = self._range(query, lambda d: reports.default_range("sessions", d))
+        first, last = self._range(query, lambda d: report_periods.default_range("sessions", d))
         filters = self._filters(query)
         raw_limit = query.one("limit")
         if raw_limit is not None and (not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 10_000):

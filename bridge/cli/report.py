@@ -13,7 +13,7 @@ from typing import Any, cast
 import click
 import psycopg
 
-from bridge.admin import reports
+from bridge.admin import report_periods, reports
 from bridge.admin.report_format import FORMATS, render
 from bridge.cli.options import DATABASE_URL
 
@@ -71,7 +71,7 @@ def _range(
     kind: str, since: datetime | None, until: datetime | None, now: datetime | None
 ) -> tuple[date, date]:
     last = until.date() if until else _today(now)
-    first = since.date() if since else reports.default_range(kind, last)[0]
+    first = since.date() if since else report_periods.default_range(kind, last)[0]
     if last < first:
         raise click.BadParameter(f"--until {last} is before --since {first}", param_hint="--until")
     return first, last
@@ -87,7 +87,7 @@ def _run(database_url: str, produce: Callable[[psycopg.Connection[Any]], Any], f
             database_url, application_name=APPLICATION_NAME, options="-c default_transaction_read_only=on"
         ) as conn:
             report = produce(conn)
-    except reports.ReportError as exc:
+    except report_periods.ReportError as exc:
         raise click.BadParameter(exc.message, param_hint=f"--{exc.parameter}") from None
     except psycopg.OperationalError as exc:
         raise click.ClickException(f"cannot connect to the database: {exc}") from None
