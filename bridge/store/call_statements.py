@@ -2,7 +2,7 @@
 two ways a batch's rows reach agent_spend_logs on the writer's cursor (`stage_calls` then
 INSERT_FROM_STAGING, or `insert_direct`).
 
-BatchWriter (writer.py) runs them in the order its `_insert_once` documents; trace context
+One write transaction (transaction.py, `write_once`) runs them in the order it documents; trace context
 has its own statements (trace_context.py). Kept apart from the writer thread so the SQL and
 the rules it encodes (first copy wins, the team fallback, which later copy may complete a
 reported cost, how a refusal is named) read in one place.

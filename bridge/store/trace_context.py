@@ -3,7 +3,7 @@ staged calls from their ancestors, park calls that wait for one, and prune to th
 
 The ancestor walk and the completion of stored rows are SQL objects
 (schema/objects/35_trace_context/); docs/sources.md "Trace context" says what is inherited.
-BatchWriter (writer.py) runs these in the order its `_insert_once` documents.
+One write transaction (transaction.py, `write_once`) runs these in the order it documents.
 """
 
 from __future__ import annotations

@@ -7,13 +7,11 @@ and only then completes each request's future. So a request is acknowledged only
 rows are durable, a replay never adds a row, and a full queue or a dead database is
 reported to the exporter as retryable.
 
-Edge validation (bridge/mapping/validate.py) keeps values the database would refuse out of
-the queue. If the database still refuses a merged batch (a data, integrity or limit error:
-SQLSTATE classes 22, 23, 54, or text the client cannot encode), the writer rolls back,
-writes each submission alone, and bisects a submission that still fails down to the rows
-the database refuses. Everything else is committed; each refused row goes back to its own
-sender as a rejection (`WriteResult.rejected`, reported in partial_success). Only
-connection-level errors mark the database down and answer retryable; a refused row never does.
+If the database refuses a merged batch (bad data the edge let through), the writer rolls back
+and isolates the refused rows (bridge/store/isolation.py): everything else is committed and
+each refused row goes back to its own sender as a rejection (`WriteResult.rejected`, reported
+in partial_success). Only connection-level errors mark the database down and answer retryable.
+One transaction's statements are in bridge/store/transaction.py.
 
 Trace context (docs/sources.md): the same transaction stores the request's span contexts in
 trace_spans, fills what each staged call lacks from its ancestors (`trace_inherited`), records
@@ -32,7 +30,6 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -40,34 +37,10 @@ import psycopg
 from bridge import config
 from bridge.errors import DatabaseUnavailable, Overloaded
 from bridge.metrics import Metrics
-from bridge.store.call_statements import (
-    COMPLETE_FROM_STAGING,
-    CREATE_STAGING,
-    INSERT_FROM_STAGING,
-    MAINTAIN_PARTITIONS,
-    PARENT,
-    SQLSTATE_REFUSED,
-    UPSERT_REJECTION,
-    UPSERT_STATS,
-    Refusal,
-    ingest_stats,
-    insert_direct,
-    may_complete,
-    refusal_reason,
-    refused_example,
-    stage_calls,
-)
-from bridge.store.trace_context import (
-    COMPLETE_TRACES,
-    CONTEXT_COLS,
-    CREATE_STAGING_SPANS,
-    FILL_STAGING,
-    INSERT_SPANS,
-    INSERT_WAITING,
-    PRUNE_CONTEXT,
-    RECENT_TRACES,
-    lacks_key_identity,
-)
+from bridge.store.call_statements import CREATE_STAGING, MAINTAIN_PARTITIONS, Refusal, refusal_reason
+from bridge.store.isolation import is_refused, isolate
+from bridge.store.trace_context import COMPLETE_TRACES, CREATE_STAGING_SPANS, PRUNE_CONTEXT, RECENT_TRACES
+from bridge.store.transaction import Part, write_retrying
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +56,6 @@ class WriteResult:
 
 
 @dataclass(slots=True)
-class _Part:
-    """What one transaction writes: rows, rejections and span contexts of one signal."""
-
-    signal: str
-    rows: list[tuple[Any, ...]]
-    rejections: list[Refusal]
-    contexts: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class Submission:
     """Rows and rejections of one request, queued for the writer thread, with their future."""
 
@@ -103,12 +66,8 @@ class Submission:
     future: Future[WriteResult] = field(default_factory=Future)
 
 
-def _part(sub: Submission) -> _Part:
-    return _Part(sub.signal, sub.rows, sub.rejections, sub.contexts)
-
-
-def _minute(now: datetime) -> datetime:
-    return now.replace(second=0, microsecond=0)
+def _part(sub: Submission) -> Part:
+    return Part(sub.signal, sub.rows, sub.rejections, sub.contexts)
 
 
 class BatchWriter:
@@ -292,10 +251,11 @@ class BatchWriter:
                 raise DatabaseUnavailable("the database is unreachable; retry later")
             assert self._conn is not None
             conn = self._conn
+            parts = [_part(s) for s in batch]
             try:
-                inserted = self._insert(conn, [_part(s) for s in batch])
+                inserted = self._insert(conn, parts)
             except Exception as exc:
-                if not self._refused(conn, exc):
+                if not is_refused(conn, exc):
                     raise
                 log.warning(
                     "database refused a batch of %d rows from %d requests (%s); isolating the refused rows",
@@ -303,7 +263,7 @@ class BatchWriter:
                     len(batch),
                     refusal_reason(exc),
                 )
-                inserted = self._isolate(conn, batch, refused)
+                inserted = isolate(conn, lambda ps: self._insert(conn, ps), parts, refused)
         except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
             self._fail(batch, DatabaseUnavailable(f"database write failed: {exc}"), down=True)
             return
@@ -328,59 +288,6 @@ class BatchWriter:
             self.metrics.duplicates.inc(duplicates)
             sub.future.set_result(WriteResult(written=written, duplicates=duplicates, rejected=bad))
 
-    @staticmethod
-    def _refused(conn: psycopg.Connection[Any], exc: Exception) -> bool:
-        """Did the database (or the client encoder) refuse the data, on a healthy connection?"""
-        if conn.broken or conn.closed:
-            return False
-        if isinstance(exc, UnicodeError):  # text the client cannot encode (a lone surrogate)
-            return True
-        if not isinstance(exc, psycopg.Error):
-            return False
-        if isinstance(exc, (psycopg.DataError, psycopg.IntegrityError)):
-            return True  # also raised by psycopg itself, with no SQLSTATE (NUL in text)
-        return (exc.sqlstate or "")[:2] in SQLSTATE_REFUSED
-
-    def _isolate(
-        self, conn: psycopg.Connection[Any], batch: list[Submission], refused: dict[int, list[Refusal]]
-    ) -> set[str]:
-        """After a refused batch: each submission alone; a refused submission is bisected."""
-        inserted: set[str] = set()
-        for i, sub in enumerate(batch):
-            if len(batch) > 1:
-                try:
-                    inserted |= self._insert(conn, [_part(sub)])
-                    continue
-                except Exception as exc:
-                    if not self._refused(conn, exc):
-                        raise
-            bad = refused.setdefault(i, [])
-            inserted |= self._bisect(conn, sub.signal, sub.rows, bad)
-            try:  # its rejections, the refused rows (counted like any rejection), its span contexts
-                self._insert(conn, [_Part(sub.signal, [], sub.rejections + bad, sub.contexts)])
-            except Exception as exc:
-                if not self._refused(conn, exc):
-                    raise
-                log.error("could not record %d rejections: %s", len(sub.rejections) + len(bad), exc)
-        return inserted
-
-    def _bisect(
-        self, conn: psycopg.Connection[Any], signal: str, rows: list[tuple[Any, ...]], bad: list[Refusal]
-    ) -> set[str]:
-        """Write `rows`, halving on refusal down to the single rows the database refuses."""
-        try:
-            return self._insert(conn, [_Part(signal, rows, [])])
-        except Exception as exc:
-            if not self._refused(conn, exc):
-                raise
-            if len(rows) == 1:
-                reason = refusal_reason(exc)
-                log.warning("refused row %r: %s", str(rows[0][0])[:100], reason)
-                bad.append((reason, refused_example(rows[0])))
-                return set()
-        mid = len(rows) // 2
-        return self._bisect(conn, signal, rows[:mid], bad) | self._bisect(conn, signal, rows[mid:], bad)
-
     def _fail(self, batch: list[Submission], exc: Exception, *, down: bool) -> None:
         if down:
             if self._conn is not None:
@@ -392,65 +299,6 @@ class BatchWriter:
         for sub in batch:
             sub.future.set_exception(exc)
 
-    def _insert(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
-        """`_insert_once`, retried when PostgreSQL aborted it to break a deadlock or a
-        serialization conflict with another writer (another bridge or worker committing the
-        same keys or rollup rows): the transaction rolled back whole, so running it again is
-        safe, and such a conflict says nothing about the database being down."""
-        for attempt in range(config.WRITE_CONFLICT_RETRIES + 1):
-            try:
-                return self._insert_once(conn, parts)
-            except psycopg.Error as exc:
-                conflict = (exc.sqlstate or "").startswith("40")  # transaction rollback: 40P01, 40001
-                if not conflict or attempt == config.WRITE_CONFLICT_RETRIES or conn.broken or conn.closed:
-                    raise
-                self.metrics.write_conflicts.inc()
-                log.info("write conflict with another writer (%s); retrying", exc.sqlstate)
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _insert_once(self, conn: psycopg.Connection[Any], parts: list[_Part]) -> set[str]:
-        """One transaction: span contexts, every part's rows through the staging table, their stats."""
-        rows = [row for part in parts for row in part.rows]
-        contexts = [ctx for part in parts for ctx in part.contexts]
-        with conn.transaction(), conn.cursor() as cur:
-            inserted: set[str] = set()
-            traces: set[str] = set()
-            if contexts:
-                cur.execute("TRUNCATE staging_spans")
-                with cur.copy(f"COPY staging_spans ({CONTEXT_COLS}) FROM STDIN") as copy:
-                    for ctx in contexts:
-                        copy.write_row(ctx)
-                cur.execute(INSERT_SPANS)
-                traces = {trace for (trace,) in cur.fetchall()}
-            if rows:
-                parented = any(row[PARENT] is not None and lacks_key_identity(row) for row in rows)
-                staged = False
-                if parented or not self.direct:
-                    stage_calls(cur, rows)
-                    staged = True
-                    if parented:
-                        cur.execute(FILL_STAGING)
-                    cur.execute(INSERT_FROM_STAGING)
-                    inserted = {key for (key,) in cur.fetchall()}
-                else:
-                    inserted = insert_direct(cur, rows)
-                if may_complete(rows, inserted):
-                    if not staged:
-                        stage_calls(cur, rows)
-                    cur.execute(COMPLETE_FROM_STAGING)
-                if parented and inserted:
-                    cur.execute(INSERT_WAITING, (list(inserted),))
-            if traces:
-                cur.execute(COMPLETE_TRACES, (sorted(traces),))
-            self._record_stats(cur, parts, inserted)
-        return inserted
-
-    @staticmethod
-    def _record_stats(cur: psycopg.Cursor[Any], parts: list[_Part], inserted: set[str]) -> None:
-        stats, rejections = ingest_stats(
-            _minute(datetime.now(UTC)), [(p.signal, p.rows, p.rejections) for p in parts], inserted
-        )
-        cur.executemany(UPSERT_STATS, stats)
-        if rejections:
-            cur.executemany(UPSERT_REJECTION, rejections)
+    def _insert(self, conn: psycopg.Connection[Any], parts: list[Part]) -> set[str]:
+        """One transaction of `parts` (bridge/store/transaction.py), retried on a write conflict."""
+        return write_retrying(conn, parts, direct=self.direct, on_conflict=self.metrics.write_conflicts.inc)
