@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from bridge import config
 from bridge.model import safe_example, safe_reason
-from bridge.store.rows import COLUMNS, COST_COLUMNS, NCOLS, STAGING_EXTRAS, TEAM, copy_row
+from bridge.store.rows import COLUMNS, COST_COLUMNS, NCOLS, STAGING_EXTRAS, TEAM, UNKNOWN, copy_row
 
 Refusal = tuple[str, dict[str, Any]]  # (reason, example), as rejections are recorded
 
@@ -37,7 +37,6 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 PARENT = NCOLS + STAGING_EXTRAS.index("parent_span_id")
 _REPORTED = COLUMNS.index("reported_cost_usd")
 TS, USER_ID = (COLUMNS.index(c) for c in ("ts", "user_id"))
-UNKNOWN_TEAM = "unknown"  # the staging path's COALESCE(s.team, u.team, 'unknown')
 
 
 def may_complete(rows: list[tuple[Any, ...]], inserted: set[str]) -> bool:
@@ -233,6 +232,8 @@ def insert_direct(cur: psycopg.Cursor[Any], rows: list[tuple[Any, ...]]) -> set[
     with cur.copy(COPY_CALLS) as copy:
         for key in claimed:
             row = firsts[key]
-            team = teams.get(row[USER_ID], UNKNOWN_TEAM) if row[TEAM] is None else None
+            team = teams.get(
+                row[USER_ID], UNKNOWN
+            )  # the staging path's COALESCE(s.team, u.team, 'unknown') if row[TEAM] is None else None
             copy.write_row(copy_row(row, team))
     return set(claimed)
