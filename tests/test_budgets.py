@@ -1,9 +1,12 @@
-"""Budgets (docs/budgets.md): periods, scopes, thresholds, projection and history of
-budget_periods / budget_state_at, on hand-made rows at explicit instants."""
+"""Budgets (docs/budgets.md) in the database: periods, scopes, thresholds, projection and
+history of budget_periods / budget_state_at on hand-made rows at explicit instants, the
+versions set/rm/apply keep, the `agent-spend budget` CLI and the lab's seeded budgets.
+
+Parsing and validating the budget file has its own module, test_budget_file; the row
+helpers both use live in tests/support/budgets.py."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,11 +18,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from bridge.admin.budget_file import load_budget_file, parse_budget_file
+from bridge.admin.budget_file import parse_budget_file
 from bridge.admin.budgets import (
     DEFAULT_THRESHOLDS,
     BudgetError,
-    BudgetSpec,
     apply_budgets,
     budget_periods,
     budget_state,
@@ -31,7 +33,7 @@ from bridge.admin.budgets import (
 )
 from bridge.cli.budget import budget_group
 from seeder.budgets import EXPECTED, seed_budgets
-from tests.support.paths import ROOT
+from tests.support.budgets import BUDGET_FILE, budget, spend, state, versions
 
 US = timedelta(microseconds=1)
 NOW = datetime(2025, 3, 12, 6, 0, tzinfo=UTC)  # a Wednesday: ISO week from Monday 10 March
@@ -39,58 +41,12 @@ MONTH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 WEEK = (datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC))
 DAY = (datetime(2025, 3, 12, tzinfo=UTC), datetime(2025, 3, 13, tzinfo=UTC))
 BOUNDS = {"month": MONTH, "week": WEEK, "day": DAY}
-_keys = itertools.count()
 
 
 @pytest.fixture
 def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-
-def spend(
-    conn: psycopg.Connection[Any],
-    ts: datetime,
-    cost: str | int,
-    *,
-    user: str = "ann@x",
-    team: str = "core",
-    repo: str | None = "acme/app",
-) -> None:
-    conn.execute(
-        "INSERT INTO agent_spend_logs (dedup_key, ts, ingest_ts, source, signal, user_id, team,"
-        " workspace_repo, model, provider, input_tokens, output_tokens, total_cost_usd, list_cost_usd,"
-        " cost_estimation)"
-        " VALUES (%s, %s, %s, 'test', 'trace', %s, %s, %s, 'm', 'p', 10, 1, %s, %s, 'metered')",
-        (f"k{next(_keys)}", ts, ts, user, team, repo, Decimal(cost), Decimal(cost)),
-    )
-
-
-def budget(
-    conn: psycopg.Connection[Any],
-    name: str,
-    kind: str,
-    scope: str,
-    period: str,
-    amount: str | int,
-    *,
-    valid_from: datetime | str = "-infinity",
-    valid_to: datetime | None = None,
-    thresholds: list[int] | None = None,
-    warn_projected: bool = True,
-) -> None:
-    conn.execute(
-        "INSERT INTO budgets (name, scope_kind, scope, period, amount_usd, thresholds, warn_projected,"
-        " valid_from, valid_to)"
-        " VALUES (%s, %s, %s, %s, %s, coalesce(%s::numeric[], '{50,80,100}'), %s, %s, %s)",
-        (name, kind, scope, period, Decimal(amount), thresholds, warn_projected, valid_from, valid_to),
-    )
-
-
-def state(conn: psycopg.Connection[Any], now: datetime) -> dict[str, dict[str, Any]]:
-    cur = conn.execute("SELECT * FROM budget_state_at(%s)", (now,))
-    names = [d.name for d in cur.description or []]
-    return {row[1]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/St_Johns", "Asia/Kolkata"])
@@ -247,15 +203,7 @@ def test_the_view_is_the_function_at_the_clock(conn: psycopg.Connection[Any]) ->
     assert now is not None
 
 
-# --- bridge.admin.budgets: versions, YAML, apply ---------------------------------------------
-
-
-def versions(conn: psycopg.Connection[Any], name: str) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        "SELECT amount_usd, CASE WHEN isfinite(valid_from) THEN valid_from END, valid_to FROM budgets"
-        " WHERE name = %s ORDER BY budget_id",
-        (name,),
-    ).fetchall()
+# --- bridge.admin.budgets: versions, apply ---------------------------------------------------
 
 
 def test_the_python_default_thresholds_are_the_column_default(conn: psycopg.Connection[Any]) -> None:
@@ -289,81 +237,6 @@ def test_set_keeps_history_and_rm_closes(conn: psycopg.Connection[Any]) -> None:
     with pytest.raises(BudgetError, match="starts after"):
         set_budget(conn, make_spec("org", "", "day", 5), now=NOW)  # a new budget: fine
         set_budget(conn, make_spec("org", "", "day", 6), now=NOW - timedelta(days=1))
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("team", "", "month", 5), "needs the team"),
-        (("org", "", "year", 5), "period must be one of"),
-        (("user", "a@x", "day", 0), "above 0"),
-        (("user", "a@x", "day", "1.005"), "two decimals"),
-        (("user", "a@x", "day", "ten"), "number of dollars"),
-        (("repository", "r", "week", 5, "0,50"), "above 0"),
-        (("repository", "r", "week", 5, "50,50"), "repeat"),
-    ],
-)
-def test_make_spec_names_what_is_wrong(args: tuple[Any, ...], message: str) -> None:
-    kind, scope, period, amount, *rest = args
-    with pytest.raises(BudgetError, match=message):
-        make_spec(kind, scope, period, amount, thresholds=rest[0] if rest else None)
-
-
-BUDGET_FILE = """\
-budgets:
-  - org: true
-    period: month
-    amount_usd: 5000
-  - name: payments
-    team: payments
-    period: week
-    amount_usd: 300.50
-    thresholds: [80, 100]
-    projected_warning: false
-  - repository: acme/app
-    period: day
-    amount_usd: 25
-"""
-
-
-def test_parse_budget_file() -> None:
-    specs = parse_budget_file(BUDGET_FILE, "b.yaml")
-    assert specs == [
-        BudgetSpec("org:month", "org", "", "month", Decimal("5000.00")),
-        BudgetSpec(
-            "payments", "team", "payments", "week", Decimal("300.50"), (Decimal(80), Decimal(100)), False
-        ),
-        BudgetSpec("repository:acme/app:day", "repository", "acme/app", "day", Decimal("25.00")),
-    ]
-    assert parse_budget_file("budgets: []\n") == [] and parse_budget_file("budgets:\n") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("budgets:\n  - team: x\n    period: month\n    amout_usd: 5\n",
-         "b.yaml:4:5: budgets[0]: unknown key 'amout_usd'"),
-        ("budget: []\n", "b.yaml:1:1: unknown key 'budget'"),
-        ("budgets:\n  - team: x\n    user: y\n    period: day\n    amount_usd: 5\n", "exactly one of org"),
-        ("budgets:\n  - team: x\n    period: year\n    amount_usd: 5\n", "b.yaml:3:13: budgets[0]: period"),
-        ("budgets:\n  - team: x\n    period: day\n    amount_usd: -5\n",
-         "b.yaml:4:17: budgets[0]: amount_usd"),
-        ("budgets:\n  - team: x\n    period: day\n", "b.yaml:2:5: budgets[0]: missing key 'amount_usd'"),
-        ("budgets:\n  - org: yes please\n    period: day\n    amount_usd: 5\n", "org: true"),
-        ("budgets:\n  - team: x\n    period: day\n    amount_usd: 5\n    thresholds: 50\n", "thresholds"),
-        ("budgets:\n  - team: x\n    period: day\n    period: week\n    amount_usd: 5\n",
-         "'period' appears twice"),
-        ("budgets:\n  - {team: x, period: day, amount_usd: 5}\n  - {team: x, period: day, amount_usd: 6}\n",
-         "b.yaml:3:5: budgets[1]: name 'team:x:day' is already declared at b.yaml:2:5"),
-        ("budgets: [\n", "b.yaml: not valid YAML"),
-        ("- team: x\n", "expected a mapping with the key 'budgets'"),
-        ("", "empty file"),
-    ],
-)  # fmt: skip
-def test_a_bad_budget_file_is_named_with_its_position(text: str, message: str) -> None:
-    with pytest.raises(BudgetError) as error:
-        parse_budget_file(text, "b.yaml")
-    assert message in str(error.value)
 
 
 def test_apply_creates_updates_keeps_and_prunes(conn: psycopg.Connection[Any]) -> None:
@@ -404,12 +277,6 @@ def test_apply_creates_updates_keeps_and_prunes(conn: psycopg.Connection[Any]) -
     assert [s.name for s in budget_state(conn, t3 - US)] == [
         "org:month", "payments", "repository:acme/app:day", "repository:acme/lib:day", "user:ann@x:day",
     ]  # fmt: skip
-
-
-def test_the_example_file_is_valid() -> None:
-    specs = load_budget_file(str(ROOT / "examples" / "budgets.yaml"))
-    assert {s.scope_kind for s in specs} == {"org", "team", "user", "repository"}
-    assert {s.period for s in specs} == {"month", "week", "day"}
 
 
 # --- the CLI ------------------------------------------------------------------------------------
