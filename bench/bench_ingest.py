@@ -12,7 +12,8 @@ committed per batch, the best of three rounds, and
 the ratio of the best end-to-end rate to it. Each run also reports the CPU seconds per
 committed call that the bridge's processes and the PostgreSQL server spent (from /proc, when
 the server runs on this machine) and how busy they kept the cores: where the time goes, and
-whether a faster end-to-end rate needs less work or more overlap. Not a test: numbers vary
+whether a faster end-to-end rate needs less work or more overlap, and how many deadlocks
+PostgreSQL broke between writers (each one a batch run again). Not a test: numbers vary
 by machine.
 """
 
@@ -230,6 +231,7 @@ class Run:
     seconds: float
     bridge_cpu: float = 0.0
     database_cpu: float = 0.0
+    deadlocks: int = 0
 
     @property
     def spans_per_second(self) -> float:
@@ -314,7 +316,18 @@ def end_to_end(url: str, workers: int, per_client: list[list[Any]], protocol: st
     finally:
         bridge.terminate()
         bridge.wait(180)
-    return Run(workers, spans, calls, after - before, elapsed, bridge_cpu, database_cpu)
+    return Run(workers, spans, calls, after - before, elapsed, bridge_cpu, database_cpu, deadlocks(url))
+
+
+def deadlocks(url: str) -> int:
+    """Deadlocks PostgreSQL broke in this (fresh) database: writers aborted and run again (the
+    bridge counts them in agent_spend_write_conflicts_total). Read after the bridge stopped, so
+    its backends have flushed their statistics."""
+    time.sleep(1.5)  # statistics reach the cumulative view within a second of a backend exiting
+    with psycopg.connect(url) as conn:
+        query = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def checkpoint(url: str) -> None:
@@ -412,7 +425,7 @@ def main() -> None:
                     f"{run.calls_per_second:,.0f} model calls/s; CPU: bridge {run.bridge_cpu:.1f} s "
                     f"({1e6 * run.bridge_cpu / run.calls:.0f} us/call), PostgreSQL {run.database_cpu:.1f} s "
                     f"({1e6 * run.database_cpu / run.calls:.0f} us/call), "
-                    f"{run.busy:.0%} of the cores busy",
+                    f"{run.busy:.0%} of the cores busy, {run.deadlocks} deadlocks",
                     flush=True,
                 )
             copied, copy_seconds = copy_limit(
