@@ -82,7 +82,9 @@ def _named_format(value: str | list[str], fmt: str, variable: Variable) -> str:
     if fmt in ("raw", "text"):
         return value if isinstance(value, str) else ",".join(values)
     if fmt == "glob":
-        return value if isinstance(value, str) or len(values) == 1 else "{" + ",".join(values) + "}"
+        if isinstance(value, str) or len(values) == 1:
+            return values[0]  # one value: as it is (a str's values are [value])
+        return "{" + ",".join(values) + "}"
     if fmt == "percentencode":
         encoded = [quote(v, safe="-_.!~*'()") for v in values]
         return encoded[0] if isinstance(value, str) else "{" + ",".join(encoded) + "}"
