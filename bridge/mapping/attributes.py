@@ -129,16 +129,20 @@ def to_dict_checked(attributes: Iterable[KeyValue]) -> tuple[Attributes, bool]:
         elif kind is str:
             keep(decoded)
         elif kind is list:
-            plain = plain and _plain_list(decoded, keep)
+            plain = plain and plain_list(decoded, keep)
         elif not (kind is int or kind is bool or decoded is None):
             plain = False  # a map: validation walks it
-    if not plain:
-        return out, False
+    return out, plain and clean_text(out, strings)
+
+
+def clean_text(out: Attributes, strings: list[str]) -> bool:
+    """The keys of `out` and `strings` (every string value, lists' included) hold no NUL and
+    are valid UTF-8: decided on their join, which holds exactly when every part does."""
     joined = "".join(out) + "".join(strings)
-    return out, "\x00" not in joined and (joined.isascii() or _utf8(joined))
+    return "\x00" not in joined and (joined.isascii() or _utf8(joined))
 
 
-def _plain_list(values: list[Any], keep: Callable[[str], None]) -> bool:
+def plain_list(values: list[Any], keep: Callable[[str], None]) -> bool:
     """A list of scalars (finish reasons, tags): its strings kept for the joined check; False
     for a non-finite float or anything nested."""
     for item in values:

@@ -9,10 +9,10 @@ with its resource attributes beside it, and the facts they claim by, computed on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -160,6 +160,9 @@ class LogRecord:
         return self._merged
 
 
+B = TypeVar("B", ResourceSpans, ResourceLogs)  # a resource block of an export request
+R = TypeVar("R", "SpanRecord", "LogRecord")
+
 # Read records from the wire bytes only where the reader is compiled: interpreted, it is about
 # twice as slow as upb's objects (docs/scale.md "The wire reader"). A module global, not Final,
 # so the tests can run both readers in either mode.
@@ -167,17 +170,8 @@ WIRE_READS = not wire.__file__.endswith(".py")
 
 
 def iter_spans(request: ExportTraceServiceRequest) -> Iterator[SpanRecord]:
-    """Every span of the request as a record, in order: each ResourceSpans read from its own
-    encoding (`spans_from_wire`) when the wire reader is on, else, or when it hands the block
-    back, through the protobuf objects (`_spans_of`): the same records either way."""
-    for resource_spans in request.resource_spans:
-        read = None
-        if WIRE_READS:
-            try:
-                read = spans_from_wire(resource_spans)
-            except ValueError:  # wire.Unusual, or text that is not UTF-8
-                read = None
-        yield from read if read is not None else _spans_of(resource_spans)
+    """Every span of the request as a record, in order (see `_read_blocks`)."""
+    return _read_blocks(request.resource_spans, spans_from_wire, _spans_of)
 
 
 def spans_from_wire(resource_spans: ResourceSpans) -> list[SpanRecord]:
@@ -233,15 +227,24 @@ def _spans_of(resource_spans: ResourceSpans) -> Iterator[SpanRecord]:
 
 
 def iter_logs(request: ExportLogsServiceRequest) -> Iterator[LogRecord]:
-    """Every log record of the request, in order, read as iter_spans reads spans."""
-    for resource_logs in request.resource_logs:
+    """Every log record of the request, in order (see `_read_blocks`)."""
+    return _read_blocks(request.resource_logs, logs_from_wire, _logs_of)
+
+
+def _read_blocks(
+    blocks: Iterable[B], from_wire: Callable[[B], list[R]], through_objects: Callable[[B], Iterator[R]]
+) -> Iterator[R]:
+    """Each resource block's records read from its own encoding (`from_wire`) when the wire
+    reader is on; else, or when that reader hands the block back, through the protobuf objects:
+    the same records either way."""
+    for block in blocks:
         read = None
         if WIRE_READS:
             try:
-                read = logs_from_wire(resource_logs)
+                read = from_wire(block)
             except ValueError:  # wire.Unusual, or text that is not UTF-8
                 read = None
-        yield from read if read is not None else _logs_of(resource_logs)
+        yield from read if read is not None else through_objects(block)
 
 
 def logs_from_wire(resource_logs: ResourceLogs) -> list[LogRecord]:

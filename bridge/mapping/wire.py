@@ -26,7 +26,8 @@ import math
 import struct
 from typing import Any
 
-Attributes = dict[str, Any]
+from bridge.mapping.attributes import Attributes, clean_text, plain_list
+
 _DOUBLE = struct.Struct("<d")
 
 
@@ -52,6 +53,15 @@ def varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
         if byte < 0x80:
             return result, pos
         shift += 7
+
+
+def read_tag(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A field's tag (number << 3 | wire type) and the position after it; field numbers below
+    16, every one the readers keep, take one byte."""
+    tag = buf[pos]
+    if tag < 0x80:
+        return tag, pos + 1
+    return varint(buf, pos, end)
 
 
 def length(buf: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -102,11 +112,7 @@ def any_value(buf: bytes, pos: int, end: int) -> Any:
     """An AnyValue's value, as `attributes.any_value` returns it; None when it holds none."""
     value: Any = None
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         number = tag >> 3
         wire = tag & 7
         if number == 1 and wire == 2:
@@ -142,11 +148,7 @@ def any_value(buf: bytes, pos: int, end: int) -> Any:
 def _array(buf: bytes, pos: int, end: int) -> list[Any]:
     values: list[Any] = []
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:  # 1: values, length-delimited
             start, pos = length(buf, pos, end)
             values.append(any_value(buf, start, pos))
@@ -162,11 +164,7 @@ def _key_value(buf: bytes, pos: int, end: int) -> tuple[str, int, int]:
     key = ""
     vstart = vstop = -1
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:  # 1: key
             start, pos = length(buf, pos, end)
             key = text(buf, start, pos)
@@ -183,11 +181,7 @@ def _key_value(buf: bytes, pos: int, end: int) -> tuple[str, int, int]:
 def _kvlist(buf: bytes, pos: int, end: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:  # 1: values
             start, pos = length(buf, pos, end)
             key, vstart, vstop = _key_value(buf, start, pos)
@@ -197,21 +191,6 @@ def _kvlist(buf: bytes, pos: int, end: int) -> dict[str, Any]:
         else:
             pos = skip(buf, tag & 7, pos, end)
     return out
-
-
-def _plain_list(values: list[Any], strings: list[str]) -> bool:
-    """`attributes._plain_list`: a list of scalars, its strings kept; False for a non-finite
-    float or anything nested."""
-    for item in values:
-        kind = item.__class__
-        if kind is str:
-            strings.append(item)
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif not (kind is int or kind is bool or item is None):
-            return False
-    return True
 
 
 class AttributeReader:
@@ -234,22 +213,10 @@ class AttributeReader:
         elif kind is float:
             self.plain = self.plain and math.isfinite(value)
         elif kind is list:
-            self.plain = self.plain and _plain_list(value, self.strings)
+            self.plain = self.plain and plain_list(value, self.strings.append)
         elif not (kind is int or kind is bool or value is None):
             self.plain = False  # a map: validation walks it
 
     def result(self) -> tuple[Attributes, bool]:
-        """The dict and `to_dict_checked`'s clean flag: no NUL, valid UTF-8 throughout."""
-        out = self.out
-        if not self.plain:
-            return out, False
-        joined = "".join(out) + "".join(self.strings)
-        return out, "\x00" not in joined and (joined.isascii() or _utf8(joined))
-
-
-def _utf8(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        """The dict and `to_dict_checked`'s clean flag: plain, no NUL, valid UTF-8 throughout."""
+        return self.out, self.plain and clean_text(self.out, self.strings)

@@ -6,14 +6,16 @@ to the protobuf objects).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
+from bridge.mapping.attributes import Attributes
 from bridge.mapping.wire import (
     AttributeReader,
-    Attributes,
     any_value,
     fixed64,
     length,
+    read_tag,
     skip,
     text,
     varint,
@@ -23,6 +25,7 @@ from bridge.mapping.wire import (
 # parent span id (hex), start and end (ns), error status, status message.
 SpanFields = tuple[str, Attributes, bool, str, str, str, int, int, bool, str]
 _STATUS_ERROR: Final = 2
+T = TypeVar("T")
 
 
 def _attributes_of(buf: bytes, pos: int, end: int, field: int) -> tuple[Attributes, bool]:
@@ -30,11 +33,7 @@ def _attributes_of(buf: bytes, pos: int, end: int, field: int) -> tuple[Attribut
     attrs = AttributeReader()
     want = (field << 3) | 2
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == want:
             start, pos = length(buf, pos, end)
             attrs.add(buf, start, pos)
@@ -46,11 +45,7 @@ def _attributes_of(buf: bytes, pos: int, end: int, field: int) -> tuple[Attribut
 def _scope_name(buf: bytes, pos: int, end: int) -> str:
     name = ""
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:
             start, pos = length(buf, pos, end)
             name = text(buf, start, pos)
@@ -63,11 +58,7 @@ def _status(buf: bytes, pos: int, end: int) -> tuple[bool, str]:
     error = False
     message = ""
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x12:  # 2: message
             start, pos = length(buf, pos, end)
             message = text(buf, start, pos)
@@ -85,11 +76,7 @@ def _span(buf: bytes, pos: int, end: int) -> SpanFields:
     error = False
     attrs = AttributeReader()
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x4A:  # 9: attributes
             start, pos = length(buf, pos, end)
             attrs.add(buf, start, pos)
@@ -120,53 +107,6 @@ def _span(buf: bytes, pos: int, end: int) -> SpanFields:
     return name, attributes, clean, trace_id, span_id, parent, start_ns, end_ns, error, message
 
 
-def resource_spans(buf: bytes) -> tuple[Attributes, bool, list[tuple[str, list[SpanFields]]]]:
-    """A serialized ResourceSpans: its resource's attributes (and clean flag) and, per
-    ScopeSpans in order, the scope's name and its spans' fields. Raises Unusual (a ValueError,
-    or UnicodeDecodeError) on bytes it does not handle."""
-    end = len(buf)
-    pos = 0
-    resource: Attributes = {}
-    resource_clean = True
-    scopes: list[tuple[str, list[SpanFields]]] = []
-    while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
-        if tag == 0x12:  # 2: scope_spans
-            start, stop = length(buf, pos, end)
-            scopes.append(_scope_spans(buf, start, stop))
-            pos = stop
-        elif tag == 0x0A:  # 1: resource
-            start, pos = length(buf, pos, end)
-            resource, resource_clean = _attributes_of(buf, start, pos, 1)
-        else:
-            pos = skip(buf, tag & 7, pos, end)
-    return resource, resource_clean, scopes
-
-
-def _scope_spans(buf: bytes, pos: int, end: int) -> tuple[str, list[SpanFields]]:
-    scope = ""
-    spans: list[SpanFields] = []
-    while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
-        if tag == 0x12:  # 2: spans
-            start, pos = length(buf, pos, end)
-            spans.append(_span(buf, start, pos))
-        elif tag == 0x0A:  # 1: scope
-            start, pos = length(buf, pos, end)
-            scope = _scope_name(buf, start, pos)
-        else:
-            pos = skip(buf, tag & 7, pos, end)
-    return scope, spans
-
-
 # One log record as iter_logs needs it: event name (the field; "" when unset), body, attributes,
 # attributes clean, time and observed time (ns), trace id, span id (hex), severity text.
 LogFields = tuple[str, Any, Attributes, bool, int, int, str, str, str]
@@ -178,11 +118,7 @@ def _log_record(buf: bytes, pos: int, end: int) -> LogFields:
     body: Any = None
     attrs = AttributeReader()
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:  # field numbers below 16: a one-byte tag
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
+        tag, pos = read_tag(buf, pos, end)
         if tag == 0x32:  # 6: attributes
             start, pos = length(buf, pos, end)
             attrs.add(buf, start, pos)
@@ -213,23 +149,32 @@ def _log_record(buf: bytes, pos: int, end: int) -> LogFields:
     return event_name, body, attributes, clean, time_ns, observed_ns, trace_id, span_id, severity
 
 
+def resource_spans(buf: bytes) -> tuple[Attributes, bool, list[tuple[str, list[SpanFields]]]]:
+    """A serialized ResourceSpans: its resource's attributes (and clean flag) and, per
+    ScopeSpans in order, the scope's name and its spans' fields. Raises Unusual (a ValueError,
+    or UnicodeDecodeError) on bytes it does not handle."""
+    return _resource_block(buf, _span)
+
+
 def resource_logs(buf: bytes) -> tuple[Attributes, bool, list[tuple[str, list[LogFields]]]]:
-    """A serialized ResourceLogs: its resource's attributes (and clean flag) and, per ScopeLogs
-    in order, the scope's name and its records' fields. Raises Unusual like resource_spans."""
+    """A serialized ResourceLogs, as resource_spans reads a ResourceSpans."""
+    return _resource_block(buf, _log_record)
+
+
+def _resource_block(
+    buf: bytes, item: Callable[[bytes, int, int], T]
+) -> tuple[Attributes, bool, list[tuple[str, list[T]]]]:
+    """ResourceSpans and ResourceLogs alike: 1 resource, 2 repeated scope blocks."""
     end = len(buf)
     pos = 0
     resource: Attributes = {}
     resource_clean = True
-    scopes: list[tuple[str, list[LogFields]]] = []
+    scopes: list[tuple[str, list[T]]] = []
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
-        if tag == 0x12:  # 2: scope_logs
+        tag, pos = read_tag(buf, pos, end)
+        if tag == 0x12:  # 2: scope_spans / scope_logs
             start, pos = length(buf, pos, end)
-            scopes.append(_scope_logs(buf, start, pos))
+            scopes.append(_scope_block(buf, start, pos, item))
         elif tag == 0x0A:  # 1: resource
             start, pos = length(buf, pos, end)
             resource, resource_clean = _attributes_of(buf, start, pos, 1)
@@ -238,21 +183,18 @@ def resource_logs(buf: bytes) -> tuple[Attributes, bool, list[tuple[str, list[Lo
     return resource, resource_clean, scopes
 
 
-def _scope_logs(buf: bytes, pos: int, end: int) -> tuple[str, list[LogFields]]:
+def _scope_block(buf: bytes, pos: int, end: int, item: Callable[[bytes, int, int], T]) -> tuple[str, list[T]]:
+    """ScopeSpans and ScopeLogs alike: 1 scope (its name), 2 repeated spans / log records."""
     scope = ""
-    records: list[LogFields] = []
+    items: list[T] = []
     while pos < end:
-        tag = buf[pos]
-        if tag < 0x80:
-            pos += 1
-        else:
-            tag, pos = varint(buf, pos, end)
-        if tag == 0x12:  # 2: log_records
+        tag, pos = read_tag(buf, pos, end)
+        if tag == 0x12:  # 2: spans / log_records
             start, pos = length(buf, pos, end)
-            records.append(_log_record(buf, start, pos))
+            items.append(item(buf, start, pos))
         elif tag == 0x0A:  # 1: scope
             start, pos = length(buf, pos, end)
             scope = _scope_name(buf, start, pos)
         else:
             pos = skip(buf, tag & 7, pos, end)
-    return scope, records
+    return scope, items
