@@ -134,10 +134,13 @@ COMPLETE_FROM_STAGING = f"""
 # call the bridge accepts (at most a day in the future) finds its partition; older late
 # calls go to the default partition. Runs at connect and with every maintenance.
 MAINTAIN_PARTITIONS = "SELECT spend_partition_maintain()"
+# Into the writer's own shard (its backend pid modulo 16, migration 0013): writers do not
+# queue behind each other's commits on one row; ingest_summary sums the shards.
 UPSERT_STATS = """
-    INSERT INTO ingest_stats (bucket, signal, records_received, rows_written, duplicates_skipped, rejected)
-    VALUES (%s, %s, %s, %s, %s, %s)
-    ON CONFLICT (bucket, signal) DO UPDATE SET
+    INSERT INTO ingest_stats
+        (bucket, signal, shard, records_received, rows_written, duplicates_skipped, rejected)
+    VALUES (%s, %s, pg_backend_pid() %% 16, %s, %s, %s, %s)
+    ON CONFLICT (bucket, signal, shard) DO UPDATE SET
         records_received = ingest_stats.records_received + EXCLUDED.records_received,
         rows_written = ingest_stats.rows_written + EXCLUDED.rows_written,
         duplicates_skipped = ingest_stats.duplicates_skipped + EXCLUDED.duplicates_skipped,
