@@ -7,6 +7,7 @@ each of them is exactly this, with `reuse_port` set so they share the ports.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -94,6 +95,7 @@ def serve(
     Prints grpc=HOST:PORT and http=HOST:PORT to `out` once both listeners accept; a worker
     passes `on_ready` instead, which gets the two ports.
     """
+    gc.set_threshold(config.GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])  # why: config.GC_YOUNG_OBJECTS
     # Token and TLS settings are checked before anything starts (TokenConfigError, TLSConfigError).
     bound = load_tokens_file(options.ingest_tokens_file) if options.ingest_tokens_file else ()
     auth = IngestAuth(options.ingest_tokens, bound, metrics_token=options.metrics_token)
