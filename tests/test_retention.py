@@ -98,6 +98,35 @@ def test_retention_drops_raw_rows_and_keeps_rollup_history(database_url: str, da
         assert_rollups_exact(conn, [*pruned, late])
 
 
+def test_ingest_accounting_before_the_horizon_goes_with_the_raw_rows(database_url: str, days: Days) -> None:
+    """ingest_stats holds a row per minute, signal and writer shard (migration 0013): without
+    pruning it would grow without bound; the minute at the horizon itself is kept."""
+    minutes = [
+        days.horizon - timedelta(days=2),
+        days.horizon - timedelta(minutes=1),
+        days.horizon,
+        days.today,
+    ]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for shard, minute in enumerate(minutes):
+            conn.execute(
+                "INSERT INTO ingest_stats (bucket, signal, shard, records_received, rows_written)"
+                " VALUES (%s, 'trace', %s, 3, 3), (%s, 'log', %s, 1, 1)",
+                (minute, shard, minute, shard),
+            )
+            conn.execute(
+                "INSERT INTO ingest_rejections (bucket, signal, reason, count) VALUES (%s, 'trace', 'x', 1)",
+                (minute,),
+            )
+    code, out, err = _run("--database-url", database_url, "--older-than", "90d")
+    assert code == 0, out + err
+    assert "6 rows of per-minute ingest accounting" in out  # 2 minutes x (2 stats + 1 rejection)
+    with psycopg.connect(database_url) as conn:
+        kept = conn.execute("SELECT DISTINCT bucket FROM ingest_stats ORDER BY 1").fetchall()
+        assert kept == [(days.horizon,), (days.today,)]
+        assert conn.execute("SELECT count(*) FROM ingest_rejections").fetchone() == (2,)
+
+
 def test_dry_run_changes_nothing(database_url: str, days: Days) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         _history(conn, days.today)

@@ -12,8 +12,10 @@ tuples, nothing subtracted from the rollups. Rows before the horizon in the defa
 recorded horizon. The horizon is recorded first, in its own transaction, so `rollup verify`
 never compares a bucket whose raw rows are partly gone, even if this command is interrupted.
 Last, the keys of pruned calls older than the horizon minus `spend_key_grace()` leave
-call_keys (until then a replay of a pruned call is still a duplicate). The command's options
-live in bridge/cli/retention.py.
+call_keys (until then a replay of a pruned call is still a duplicate), and the per-minute
+ingest accounting before the horizon (`ingest_stats`, one row per minute, signal and writer
+shard, and `ingest_rejections`) goes like the raw rows it counted. The command's options live
+in bridge/cli/retention.py.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ PRUNE_KEYS = """
     DELETE FROM call_keys
     WHERE dedup_key IN (SELECT dedup_key FROM call_keys WHERE ts < %s - spend_key_grace() LIMIT %s)
 """
+# Per-minute ingest accounting before the horizon: small rows, one statement per table.
+PRUNE_ACCOUNTING = (
+    "DELETE FROM ingest_stats WHERE bucket < %s",
+    "DELETE FROM ingest_rejections WHERE bucket < %s",
+)
 # DETACH PARTITION takes an ACCESS EXCLUSIVE lock on agent_spend_logs for an instant; waiting
 # behind a long query would hold up the bridge's writes, so give up quickly and retry.
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
@@ -79,6 +86,7 @@ class RetentionResult:
     dry_run: bool
     partitions: int = 0  # day partitions dropped whole (dry run: that would be)
     keys_pruned: int = 0  # call_keys of pruned calls past the grace
+    accounting_pruned: int = 0  # ingest_stats and ingest_rejections rows before the horizon
 
 
 def horizon_for_age(conn: psycopg.Connection[Any], age: timedelta) -> datetime:
@@ -140,8 +148,12 @@ def apply_retention(
         keys += pruned
         if pruned < batch_size:
             break
+    accounting = 0
+    for statement in PRUNE_ACCOUNTING:
+        with conn.transaction():
+            accounting += conn.execute(statement, (horizon,)).rowcount
     return RetentionResult(
-        horizon, recorded[0] if recorded else None, deleted, batches, False, partitions, keys
+        horizon, recorded[0] if recorded else None, deleted, batches, False, partitions, keys, accounting
     )
 
 

@@ -52,5 +52,6 @@ def retention_command(database_url: str, older_than: str, batch_size: int, dry_r
     click.echo(
         f"deleted {result.deleted} raw rows before {when} in {result.batches} batches "
         f"and {result.partitions} dropped day partitions; rollups keep that history "
-        f"(retention horizon {recorded}); {result.keys_pruned} old call keys pruned"
+        f"(retention horizon {recorded}); {result.keys_pruned} old call keys pruned, "
+        f"{result.accounting_pruned} rows of per-minute ingest accounting"
     )
