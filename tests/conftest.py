@@ -23,6 +23,7 @@ from psycopg import sql
 from bridge.store.migrate import migrate
 from tests.support.bridge_process import BridgeProcess, start_bridge
 from tests.support.db import template_copy, with_database
+from tests.support.fake_billing import FakeBilling
 
 TEMPLATE = "agent_spend_template"
 
@@ -73,6 +74,20 @@ def template_db(server_url: str) -> str:
 
 
 _counter = itertools.count()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBilling]:
+    """The `reconcile pull` tests' local fake of the providers' admin APIs (test_reconcile_pull,
+    test_reconcile_days), three records per page so pagination is exercised."""
+    with FakeBilling(page_size=3) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Where a test's admin clients record the sleeps they would have made (no test waits)."""
+    return []
 
 
 @pytest.fixture

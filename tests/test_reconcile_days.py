@@ -23,20 +23,9 @@ from tests.support.reconcile import LINES, NOW, TODAY, D, clients, usage_result
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeBilling]:
-    with FakeBilling(page_size=3) as server:
-        yield server
-
-
-@pytest.fixture
 def conn(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 def test_costs_are_exact_dollars_from_each_providers_unit(

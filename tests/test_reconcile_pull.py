@@ -29,20 +29,9 @@ from tests.support.reconcile import LINES, NOW, D, clients, usage_result
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeBilling]:
-    with FakeBilling(page_size=3) as server:
-        yield server
-
-
-@pytest.fixture
 def conn(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 def sync(conn: psycopg.Connection, provider: str, report: str) -> tuple[date | None, str | None] | None:
