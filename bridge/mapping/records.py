@@ -10,6 +10,7 @@ with its resource attributes beside it, and the facts they claim by, computed on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -240,10 +241,8 @@ def _read_blocks(
     for block in blocks:
         read = None
         if WIRE_READS:
-            try:
+            with suppress(ValueError):  # wire.Unusual, or text that is not UTF-8: the other way
                 read = from_wire(block)
-            except ValueError:  # wire.Unusual, or text that is not UTF-8
-                read = None
         yield from read if read is not None else through_objects(block)
 
 

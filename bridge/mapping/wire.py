@@ -94,14 +94,23 @@ def skip(buf: bytes, wire: int, pos: int, end: int) -> int:
     return pos
 
 
-def text(buf: bytes, start: int, stop: int) -> str:
-    return buf[start:stop].decode("utf-8")
+def read_text(buf: bytes, pos: int, end: int) -> tuple[str, int]:
+    """A length-delimited string field's value and the position after it."""
+    start, pos = length(buf, pos, end)
+    return buf[start:pos].decode("utf-8"), pos
 
 
-def fixed64(buf: bytes, pos: int, end: int) -> int:
+def read_hex(buf: bytes, pos: int, end: int) -> tuple[str, int]:
+    """A bytes field (a trace or span id) as lowercase hex, and the position after it."""
+    start, pos = length(buf, pos, end)
+    return buf[start:pos].hex(), pos
+
+
+def read_fixed64(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A fixed64 field's value (nanoseconds) and the position after it."""
     if pos + 8 > end:
         raise Unusual("fixed64 past the end")
-    return int.from_bytes(buf[pos : pos + 8], "little")
+    return int.from_bytes(buf[pos : pos + 8], "little"), pos + 8
 
 
 def _signed64(value: int) -> int:
@@ -116,8 +125,7 @@ def any_value(buf: bytes, pos: int, end: int) -> Any:
         number = tag >> 3
         wire = tag & 7
         if number == 1 and wire == 2:
-            start, pos = length(buf, pos, end)
-            value = text(buf, start, pos)
+            value, pos = read_text(buf, pos, end)
         elif number == 3 and wire == 0:
             raw, pos = varint(buf, pos, end)
             value = _signed64(raw)
@@ -136,8 +144,7 @@ def any_value(buf: bytes, pos: int, end: int) -> Any:
             start, pos = length(buf, pos, end)
             value = _kvlist(buf, start, pos)
         elif number == 7 and wire == 2:
-            start, pos = length(buf, pos, end)
-            value = buf[start:pos].hex()
+            value, pos = read_hex(buf, pos, end)
         elif number <= 8:
             raise Unusual(f"AnyValue field {number}")  # a string-table index, or a wrong wire type
         else:
@@ -166,8 +173,7 @@ def _key_value(buf: bytes, pos: int, end: int) -> tuple[str, int, int]:
     while pos < end:
         tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:  # 1: key
-            start, pos = length(buf, pos, end)
-            key = text(buf, start, pos)
+            key, pos = read_text(buf, pos, end)
         elif tag == 0x12:  # 2: value
             vstart, pos = length(buf, pos, end)
             vstop = pos

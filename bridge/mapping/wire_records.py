@@ -13,11 +13,12 @@ from bridge.mapping.attributes import Attributes
 from bridge.mapping.wire import (
     AttributeReader,
     any_value,
-    fixed64,
     length,
+    read_fixed64,
+    read_hex,
     read_tag,
+    read_text,
     skip,
-    text,
     varint,
 )
 
@@ -47,8 +48,7 @@ def _scope_name(buf: bytes, pos: int, end: int) -> str:
     while pos < end:
         tag, pos = read_tag(buf, pos, end)
         if tag == 0x0A:
-            start, pos = length(buf, pos, end)
-            name = text(buf, start, pos)
+            name, pos = read_text(buf, pos, end)
         else:
             pos = skip(buf, tag & 7, pos, end)
     return name
@@ -60,8 +60,7 @@ def _status(buf: bytes, pos: int, end: int) -> tuple[bool, str]:
     while pos < end:
         tag, pos = read_tag(buf, pos, end)
         if tag == 0x12:  # 2: message
-            start, pos = length(buf, pos, end)
-            message = text(buf, start, pos)
+            message, pos = read_text(buf, pos, end)
         elif tag == 0x18:  # 3: code
             code, pos = varint(buf, pos, end)
             error = code == _STATUS_ERROR
@@ -81,23 +80,17 @@ def _span(buf: bytes, pos: int, end: int) -> SpanFields:
             start, pos = length(buf, pos, end)
             attrs.add(buf, start, pos)
         elif tag == 0x2A:  # 5: name
-            start, pos = length(buf, pos, end)
-            name = text(buf, start, pos)
+            name, pos = read_text(buf, pos, end)
         elif tag == 0x0A:  # 1: trace_id
-            start, pos = length(buf, pos, end)
-            trace_id = buf[start:pos].hex()
+            trace_id, pos = read_hex(buf, pos, end)
         elif tag == 0x12:  # 2: span_id
-            start, pos = length(buf, pos, end)
-            span_id = buf[start:pos].hex()
+            span_id, pos = read_hex(buf, pos, end)
         elif tag == 0x22:  # 4: parent_span_id
-            start, pos = length(buf, pos, end)
-            parent = buf[start:pos].hex()
+            parent, pos = read_hex(buf, pos, end)
         elif tag == 0x39:  # 7: start_time_unix_nano, fixed64
-            start_ns = fixed64(buf, pos, end)
-            pos += 8
+            start_ns, pos = read_fixed64(buf, pos, end)
         elif tag == 0x41:  # 8: end_time_unix_nano, fixed64
-            end_ns = fixed64(buf, pos, end)
-            pos += 8
+            end_ns, pos = read_fixed64(buf, pos, end)
         elif tag == 0x7A:  # 15: status
             start, pos = length(buf, pos, end)
             error, message = _status(buf, start, pos)
@@ -126,23 +119,17 @@ def _log_record(buf: bytes, pos: int, end: int) -> LogFields:
             start, pos = length(buf, pos, end)
             body = any_value(buf, start, pos)
         elif tag == 0x09:  # 1: time_unix_nano, fixed64
-            time_ns = fixed64(buf, pos, end)
-            pos += 8
+            time_ns, pos = read_fixed64(buf, pos, end)
         elif tag == 0x59:  # 11: observed_time_unix_nano, fixed64
-            observed_ns = fixed64(buf, pos, end)
-            pos += 8
+            observed_ns, pos = read_fixed64(buf, pos, end)
         elif tag == 0x1A:  # 3: severity_text
-            start, pos = length(buf, pos, end)
-            severity = text(buf, start, pos)
+            severity, pos = read_text(buf, pos, end)
         elif tag == 0x4A:  # 9: trace_id
-            start, pos = length(buf, pos, end)
-            trace_id = buf[start:pos].hex()
+            trace_id, pos = read_hex(buf, pos, end)
         elif tag == 0x52:  # 10: span_id
-            start, pos = length(buf, pos, end)
-            span_id = buf[start:pos].hex()
+            span_id, pos = read_hex(buf, pos, end)
         elif tag == 0x62:  # 12: event_name
-            start, pos = length(buf, pos, end)
-            event_name = text(buf, start, pos)
+            event_name, pos = read_text(buf, pos, end)
         else:
             pos = skip(buf, tag & 7, pos, end)
     attributes, clean = attrs.result()
