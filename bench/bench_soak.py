@@ -40,7 +40,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_ingest import bench_database, start_bridge  # noqa: E402
+from bench_support import bench_database, start_bridge  # noqa: E402
 
 REQUEST_TIMEOUT = 30.0  # seconds; also bounds how long the end of a run waits for stragglers
 RSS_EARLY_SECONDS = 10.0
