@@ -224,22 +224,6 @@ def test_summary_and_breakdown(db: str) -> None:
     assert [r.cost_usd for r in per_model.rows] == sorted((r.cost_usd for r in per_model.rows), reverse=True)
 
 
-def test_default_ranges() -> None:
-    thursday = date(2026, 12, 3)
-    assert report_periods.default_range("daily", thursday) == (date(2026, 11, 27), thursday)
-    assert report_periods.default_range("weekly", thursday) == (date(2026, 11, 9), thursday)
-    assert report_periods.default_range("monthly", thursday) == (date(2026, 10, 1), thursday)
-    assert report_periods.default_range("monthly", date(2026, 1, 31)) == (
-        date(2025, 11, 1),
-        date(2026, 1, 31),
-    )
-    assert report_periods.period_days("30d", thursday) == (date(2026, 11, 4), thursday)
-    assert report_periods.month_range("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
-    with pytest.raises(report_periods.ReportError) as bad:
-        report_periods.period_days("30x", thursday)
-    assert bad.value.parameter == "period"
-
-
 # -- sessions ---------------------------------------------------------------------------------
 
 
