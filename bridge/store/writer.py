@@ -57,17 +57,10 @@ class WriteResult:
 
 @dataclass(slots=True)
 class Submission:
-    """Rows and rejections of one request, queued for the writer thread, with their future."""
+    """What one request writes (its Part), queued for the writer thread, with its future."""
 
-    signal: str
-    rows: list[tuple[Any, ...]]
-    rejections: list[Refusal]
-    contexts: list[tuple[Any, ...]] = field(default_factory=list)
+    part: Part
     future: Future[WriteResult] = field(default_factory=Future)
-
-
-def _part(sub: Submission) -> Part:
-    return Part(sub.signal, sub.rows, sub.rejections, sub.contexts)
 
 
 class BatchWriter:
@@ -128,7 +121,7 @@ class BatchWriter:
                 )
             self._pending_rows += weight
             self.metrics.queue_depth.set(self._pending_rows)
-        submission = Submission(signal, rows, rejections, contexts)
+        submission = Submission(Part(signal, rows, rejections, contexts))
         self._queue.put(submission)
         return submission.future
 
@@ -188,7 +181,7 @@ class BatchWriter:
                 self._maybe_maintain()
         if first is None:
             return [], True
-        batch, rows, stop = [first], len(first.rows), False
+        batch, rows, stop = [first], len(first.part.rows), False
         while rows < self.max_batch_rows:
             try:
                 more = self._queue.get_nowait()
@@ -198,7 +191,7 @@ class BatchWriter:
                 stop = True
                 break
             batch.append(more)
-            rows += len(more.rows) + len(more.contexts)
+            rows += len(more.part.rows) + len(more.part.contexts)
         return batch, stop
 
     def _run(self) -> None:
@@ -243,15 +236,15 @@ class BatchWriter:
 
     def _write(self, batch: list[Submission]) -> None:
         started = time.perf_counter()
-        rows = [row for sub in batch for row in sub.rows]
-        weight = len(rows) + sum(len(sub.contexts) for sub in batch)
+        parts = [sub.part for sub in batch]
+        rows = [row for part in parts for row in part.rows]
+        weight = len(rows) + sum(len(part.contexts) for part in parts)
         refused: dict[int, list[Refusal]] = {}
         try:
             if not self._try_connect():
                 raise DatabaseUnavailable("the database is unreachable; retry later")
             assert self._conn is not None
             conn = self._conn
-            parts = [_part(s) for s in batch]
             try:
                 inserted = self._insert(conn, parts)
             except Exception as exc:
@@ -280,11 +273,11 @@ class BatchWriter:
         self.metrics.batch_rows.observe(len(rows))
         self.metrics.rows_written.inc(len(inserted))
         for i, sub in enumerate(batch):
-            keys = {row[0] for row in sub.rows}
+            keys = {row[0] for row in sub.part.rows}
             written = len(keys & inserted)
             inserted -= keys
             bad = refused.get(i, [])
-            duplicates = len(sub.rows) - written - len(bad)
+            duplicates = len(sub.part.rows) - written - len(bad)
             self.metrics.duplicates.inc(duplicates)
             sub.future.set_result(WriteResult(written=written, duplicates=duplicates, rejected=bad))
 

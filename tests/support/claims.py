@@ -242,11 +242,16 @@ def log_records(request: ExportLogsServiceRequest) -> list[LogRecord]:
 
 
 def payload_attribute_sets() -> list[dict[str, Any]]:
-    """Every attribute map the captured payloads define (module-level dicts, and dicts of them)."""
+    """Every attribute map the captured payloads define (module-level dicts, and dicts of them;
+    not the module's own `__builtins__` and `__annotations__`, which are dicts too)."""
     found: list[dict[str, Any]] = []
     for module in (claude_code, codex, copilot, gemini_cli, vercel_ai):
-        for value in vars(module).values():
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        for name, value in vars(module).items():
+            if (
+                name.startswith("__")
+                or not isinstance(value, dict)
+                or not all(isinstance(k, str) for k in value)
+            ):
                 continue
             if value and all(isinstance(v, dict) for v in value.values()):
                 found.extend(v for v in value.values() if all(isinstance(k, str) for k in v))
