@@ -2,68 +2,41 @@
 
 Billing lines are written directly; telemetry goes through agent_spend_logs and its rollup
 triggers (tests/support/rollups.py), so every figure is read the way the dashboard and
-`reconcile status` read it. The last tests seed a database through the bridge and
-seeder/billing.py, as `make seed` does.
+`reconcile status` read it. The scenario is tests/support/reconcile_scenario.py; a database
+seeded through the bridge, as `make seed` does: tests/test_reconcile_seeded_lab.py.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 from click.testing import CliRunner
-from psycopg import sql
 
-from bridge.admin.reconcile.status import reconcile_status
 from bridge.cli.reconcile_status import status_command
-from dashboards.reconcile import reconciliation
-from seeder.billing import UNMONITORED_ACCOUNT, UNMONITORED_USER, seed_billing
-from tests.support.bridge_process import seed_through_bridge
-from tests.support.db import template_copy
-from tests.support.grafana_sql import ALL, Variable, render, sql_targets
-from tests.support.rollups import DEFAULTS, insert_calls
-
-D0, D1, D2, D3 = date(2025, 6, 14), date(2025, 6, 15), date(2025, 6, 16), date(2025, 6, 17)
-FROM, TO = datetime(2025, 6, 14, tzinfo=UTC), datetime(2025, 6, 18, tzinfo=UTC)
-SONNET, OPUS, HAIKU = "claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"
-ANA, BOB, CAROL = "ana@example.com", "bob@example.com", "carol@example.com"
-
-
-def _call(day: date, hour: int = 12, **fields: Any) -> dict[str, Any]:
-    ts = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-    return {**DEFAULTS, "dedup_key": f"k-{uuid.uuid4().hex}", "ts": ts, **fields}
-
-
-def _tokens(i: int, cr: int, cw: int, o: int) -> dict[str, int]:
-    return {"input_tokens": i, "cache_read_tokens": cr, "cache_write_tokens": cw, "output_tokens": o}
-
-
-def _bill(conn: psycopg.Connection[Any], *lines: dict[str, Any]) -> None:
-    for line in lines:
-        values = {
-            "account": "",
-            "user_ref": "",
-            "line_item": "",
-            "input_tokens": 0,
-            "cache_read_tokens": 0,
-            "cache_write_tokens": 0,
-            "output_tokens": 0,
-            "cost_usd": None,
-            **line,
-        }
-        columns = sql.SQL(", ").join(map(sql.Identifier, values))
-        params = sql.SQL(", ").join(sql.Placeholder() * len(values))
-        conn.execute(
-            sql.SQL("INSERT INTO billing_lines ({}) VALUES ({})").format(columns, params),
-            list(values.values()),
-        )
+from tests.support.reconcile_scenario import (
+    ANA,
+    BOB,
+    CAROL,
+    D0,
+    D1,
+    D2,
+    FROM,
+    HAIKU,
+    OPUS,
+    SONNET,
+    TO,
+    bill,
+    call_on,
+    insert_scenario,
+    tokens,
+)
+from tests.support.rollups import insert_calls
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, *params: Any) -> list[dict[str, Any]]:
@@ -80,189 +53,8 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def scenario(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    """Four UTC days of telemetry and bills; the expected figures are worked out in each test."""
-    insert_calls(
-        conn,
-        [
-            # D0: only Claude Code analytics for anthropic (tokens and dollars fall back to it).
-            _call(
-                D0,
-                user_id=ANA,
-                model=SONNET,
-                total_cost_usd=Decimal("0.02"),
-                list_cost_usd=Decimal("0.02"),
-                **_tokens(1000, 2000, 500, 500),
-            ),
-            # D1: two metered sonnet calls (15,000 tokens, $0.08), one seat-plan call (4,000 tokens).
-            _call(
-                D1,
-                9,
-                user_id=ANA,
-                model=SONNET,
-                total_cost_usd=Decimal("0.05"),
-                list_cost_usd=Decimal("0.05"),
-                reported_cost_usd=Decimal("0.05"),
-                **_tokens(1000, 6000, 1000, 2000),
-            ),
-            _call(
-                D1,
-                23,
-                user_id=ANA,
-                model=SONNET,
-                total_cost_usd=Decimal("0.03"),
-                list_cost_usd=Decimal("0.03"),
-                **_tokens(500, 3000, 0, 1500),
-            ),
-            _call(
-                D1,
-                user_id=BOB,
-                model=SONNET,
-                cost_estimation="subscription",
-                total_cost_usd=Decimal(0),
-                list_cost_usd=Decimal("0.02"),
-                **_tokens(1000, 2000, 500, 500),
-            ),
-            # D1: openai gpt-5, 3,000 tokens, $0.02; a provider no bill is pulled for.
-            _call(
-                D1,
-                user_id=ANA,
-                model="gpt-5",
-                provider="openai",
-                harness_name="codex",
-                total_cost_usd=Decimal("0.02"),
-                list_cost_usd=Decimal("0.02"),
-                **_tokens(2000, 0, 0, 1000),
-            ),
-            _call(
-                D1,
-                user_id=ANA,
-                model="gemini-2.5-pro",
-                provider="gcp.gemini",
-                harness_name="gemini-cli",
-                total_cost_usd=Decimal("0.50"),
-                **_tokens(9000, 0, 0, 1000),
-            ),
-            # D2: opus telemetry the provider billed nothing for.
-            _call(
-                D2,
-                user_id=ANA,
-                model=OPUS,
-                total_cost_usd=Decimal("0.10"),
-                list_cost_usd=Decimal("0.10"),
-                **_tokens(1000, 0, 0, 1000),
-            ),
-            # D3: after the last billed day (complete_through D2): compared with nothing.
-            _call(D3, user_id=ANA, model=SONNET, total_cost_usd=Decimal("0.01"), **_tokens(500, 0, 0, 500)),
-        ],
-    )
-    _bill(
-        conn,
-        {
-            "provider": "anthropic",
-            "report": "claude_code",
-            "day": D0,
-            "model": SONNET,
-            "user_ref": ANA,
-            **_tokens(2000, 4000, 1000, 1000),
-            "cost_usd": Decimal("0.04"),
-        },
-        # D1 tokens: usage (key-a 15,000 + key-b 5,000), not csv_usage or claude_code; dollars: cost.
-        {
-            "provider": "anthropic",
-            "report": "usage",
-            "day": D1,
-            "model": SONNET,
-            "account": "key-a",
-            **_tokens(1500, 9000, 1000, 3500),
-        },
-        {
-            "provider": "anthropic",
-            "report": "usage",
-            "day": D1,
-            "model": SONNET,
-            "account": "key-b",
-            **_tokens(500, 3000, 500, 1000),
-        },
-        {
-            "provider": "anthropic",
-            "report": "csv_usage",
-            "day": D1,
-            "model": SONNET,
-            **_tokens(99_999, 0, 0, 0),
-        },
-        {
-            "provider": "anthropic",
-            "report": "cost",
-            "day": D1,
-            "model": SONNET,
-            "account": "key-a",
-            "line_item": "tokens",
-            "cost_usd": Decimal("0.08"),
-        },
-        {
-            "provider": "anthropic",
-            "report": "cost",
-            "day": D1,
-            "model": SONNET,
-            "account": "key-b",
-            "line_item": "tokens",
-            "cost_usd": Decimal("0.02"),
-        },
-        {
-            "provider": "anthropic",
-            "report": "claude_code",
-            "day": D1,
-            "model": SONNET,
-            "user_ref": ANA,
-            **_tokens(1500, 9000, 1000, 3500),
-            "cost_usd": Decimal("0.09"),
-        },
-        {
-            "provider": "anthropic",
-            "report": "claude_code",
-            "day": D1,
-            "model": SONNET,
-            "user_ref": CAROL,
-            **_tokens(0, 2000, 500, 500),
-            "cost_usd": Decimal("0.01"),
-        },
-        # D2: haiku on key-b only, which telemetry never saw; nothing for opus.
-        {
-            "provider": "anthropic",
-            "report": "usage",
-            "day": D2,
-            "model": HAIKU,
-            "account": "key-b",
-            **_tokens(2000, 4000, 0, 1000),
-        },
-        {
-            "provider": "anthropic",
-            "report": "cost",
-            "day": D2,
-            "model": HAIKU,
-            "account": "key-b",
-            "cost_usd": Decimal("0.04"),
-        },
-        # openai D1 from the console's CSV exports.
-        {
-            "provider": "openai",
-            "report": "csv_usage",
-            "day": D1,
-            "model": "gpt-5",
-            **_tokens(2500, 0, 0, 1500),
-        },
-        {
-            "provider": "openai",
-            "report": "csv_cost",
-            "day": D1,
-            "model": "gpt-5",
-            "cost_usd": Decimal("0.025"),
-        },
-    )
-    conn.execute(
-        "INSERT INTO billing_sync (provider, report, complete_through) VALUES ('anthropic', 'usage', %s)",
-        (D2,),
-    )
+    """The scenario of tests/support/reconcile_scenario.py in this test's database."""
+    insert_scenario(conn)
     return conn
 
 
@@ -434,18 +226,18 @@ def test_a_provider_without_a_dollar_report_is_not_compared_in_dollars(conn: psy
     insert_calls(
         conn,
         [
-            _call(
+            call_on(
                 D1,
                 model="gpt-5",
                 provider="openai",
                 total_cost_usd=Decimal("0.02"),
-                **_tokens(1000, 0, 0, 1000),
+                **tokens(1000, 0, 0, 1000),
             )
         ],
     )
-    _bill(
+    bill(
         conn,
-        {"provider": "openai", "report": "usage", "day": D1, "model": "gpt-5", **_tokens(1000, 0, 0, 3000)},
+        {"provider": "openai", "report": "usage", "day": D1, "model": "gpt-5", **tokens(1000, 0, 0, 3000)},
     )
     (row,) = _days(conn).values()
     assert (row["billed_tokens"], row["coverage_tokens_ratio"]) == (4000, Decimal("0.5"))
@@ -456,7 +248,7 @@ def test_a_provider_without_a_dollar_report_is_not_compared_in_dollars(conn: psy
 
 
 def test_empty_tables(conn: psycopg.Connection[Any]) -> None:
-    insert_calls(conn, [_call(D1, total_cost_usd=Decimal("0.02"), **_tokens(1000, 0, 0, 1000))])
+    insert_calls(conn, [call_on(D1, total_cost_usd=Decimal("0.02"), **tokens(1000, 0, 0, 1000))])
     for function in ("reconcile_days", "reconcile_users", "reconcile_unmonitored", "reconcile_unbilled"):
         assert _rows(conn, f"SELECT * FROM {function}(%s, %s)", FROM, TO) == [], function
     (total,) = _rows(conn, "SELECT * FROM reconcile_totals(%s, %s)", FROM, TO)
@@ -510,107 +302,3 @@ def test_status_command(scenario: psycopg.Connection[Any]) -> None:
     assert len(widths) == 1, "the totals table is aligned"
     bad = CliRunner().invoke(status_command, [*args[:2], "--since", "2025-06-17", "--until", "2025-06-14"])
     assert bad.exit_code == 2
-
-
-# -- the seeded lab ------------------------------------------------------------------------
-
-SEED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def seeded_lab(server_url: str, template_db: str) -> Iterator[str]:
-    """What `make seed` leaves in the lab: a week of telemetry through the bridge, then its bills."""
-    with template_copy(server_url, template_db, "recon") as url:
-        seed_through_bridge(url, days=7, users=10, seed=42, now=SEED_NOW)
-        seed_billing(url, (SEED_NOW - timedelta(days=7)).date(), SEED_NOW.date(), seed=42, now=SEED_NOW)
-        yield url
-
-
-def _by_hand(url: str, first: date, last: date) -> dict[tuple[str, date, str], tuple[Decimal, Decimal]]:
-    """Coverage per provider, day and model from the raw calls and the usage/cost lines, in Python."""
-    seen: dict[tuple[str, date, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    billed: dict[tuple[str, date, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    with psycopg.connect(url) as conn:
-        for provider, ts, model, tokens, cost, estimation in conn.execute(
-            "SELECT provider, ts, model, input_tokens + cache_read_tokens + cache_write_tokens "
-            "+ output_tokens, coalesce(total_cost_usd, 0), cost_estimation FROM agent_spend_logs"
-        ):
-            day = ts.astimezone(UTC).date()
-            if provider in ("anthropic", "openai") and first <= day <= last and estimation != "subscription":
-                seen[(provider, day, model)][0] += tokens
-                seen[(provider, day, model)][1] += cost
-        for provider, report, day, model, tokens, cost in conn.execute(
-            "SELECT provider, report, day, model, input_tokens + cache_read_tokens + cache_write_tokens "
-            "+ output_tokens, coalesce(cost_usd, 0) FROM billing_lines WHERE report IN ('usage', 'cost')"
-        ):
-            if first <= day <= last:
-                billed[(provider, day, model)][0 if report == "usage" else 1] += (
-                    tokens if report == "usage" else cost
-                )
-    return {key: (seen[key][0] / billed[key][0], seen[key][1] / billed[key][1]) for key in billed}
-
-
-def test_seeded_lab_coverage_below_100_percent_everywhere_alike(seeded_lab: str) -> None:
-    first, last = (SEED_NOW - timedelta(days=7)).date(), SEED_NOW.date()
-    expected = _by_hand(seeded_lab, first, last)
-    assert len(expected) > 20
-    # reconcile status --json
-    result = CliRunner().invoke(
-        status_command,
-        ["--database-url", seeded_lab, "--since", first.isoformat(), "--until", last.isoformat(), "--json"],
-    )
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
-    from_status = {
-        (d["provider"], date.fromisoformat(d["day"]), d["model"]): (
-            d["coverage_tokens_ratio"],
-            d["coverage_usd_ratio"],
-        )
-        for d in figures["days"]
-    }
-    _assert_same(from_status, expected)
-    # The unmonitored key and user: coverage below 100 % for Anthropic, about 100 % for OpenAI.
-    totals = {t["provider"]: t for t in figures["totals"]}
-    assert 0.5 < totals["anthropic"]["coverage_usd_ratio"] < 0.95
-    assert 0.99 < totals["openai"]["coverage_usd_ratio"] <= 1.0
-    assert totals["all providers"]["coverage_usd_ratio"] < 1
-    who = {(u["kind"], u["who"]) for u in figures["unmonitored"]}
-    assert ("api key or account", UNMONITORED_ACCOUNT) in who and ("user", UNMONITORED_USER) in who
-    assert {u["reason"] for u in figures["unbilled"]} == {"seat plan"}
-
-    # The dashboard's table, as Grafana runs it (every filter on All), as the reader role.
-    with psycopg.connect(seeded_lab, autocommit=True) as conn:
-        status = reconcile_status(conn, first, last)
-        conn.execute("SET ROLE agent_spend_reader")
-        panel = next(
-            t["rawSql"]
-            for p, t in sql_targets(reconciliation())
-            if p["title"] == "Coverage per provider, day and model"
-        )
-        variables = {name: Variable(name, ALL, True, True, "'__all'") for name in ("model", "user")}
-        start, end = datetime(2026, 2, 23, 9, 30, tzinfo=UTC), SEED_NOW
-        cursor = conn.execute(render(panel, start, end, variables))  # type: ignore[arg-type]
-        names = [c.name for c in cursor.description or []]
-        from_panel = {
-            (r["provider"], r["day"], r["model"]): (r["coverage_tokens_ratio"], r["coverage_usd_ratio"])
-            for r in (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
-        }
-    _assert_same(from_panel, expected)
-    _assert_same(
-        {(d.provider, d.day, d.model): (d.coverage_tokens_ratio, d.coverage_usd_ratio) for d in status.days},
-        expected,
-    )
-
-
-def _assert_same(
-    found: dict[tuple[Any, ...], tuple[Any, Any]], expected: dict[tuple[Any, ...], tuple[Any, Any]]
-) -> None:
-    """Equal coverage for every billed cell (to 12 significant digits: NUMERIC and Decimal divide
-    to different precisions); the other cells (seat-plan telemetry only) have none."""
-    assert expected.keys() <= found.keys()
-    assert all(found[key] == (None, None) for key in found.keys() - expected.keys())
-    for key, (tokens, usd) in expected.items():
-        assert tuple(float(v) for v in found[key]) == (
-            pytest.approx(float(tokens), rel=1e-12),
-            pytest.approx(float(usd), rel=1e-12),
-        ), key
