@@ -14,7 +14,7 @@ import pytest
 
 from bridge import config
 from bridge.mapping import map_logs, map_traces
-from bridge.mapping.validate import validate_call
+from bridge.mapping.validate import _IDENTITY_FIELDS, _NAME_FIELDS, validate_call
 from bridge.model import Identity, Rejected, ReportedCost, Tokens
 from tests.support.adapters import log, logs, span, traces
 from tests.support.bridge_process import BridgeProcess
@@ -80,6 +80,20 @@ def _reason(**fields: Any) -> str:
 )
 def test_validation_names_the_field(fields: dict[str, Any], expected: str) -> None:
     assert expected in _reason(**fields)
+
+
+@pytest.mark.parametrize("field", _IDENTITY_FIELDS)
+def test_every_identity_field_is_checked(field: str) -> None:
+    """The fast path reads these fields spelled out (validate._identity_values): a field it
+    left out would let a control character through."""
+    assert _reason(identity=Identity(**{field: "a\x07b"})) == f"{field}: contains a control character"
+    assert _reason(identity=Identity(**{field: "x" * 600})).startswith(f"{field}: longer than")
+
+
+@pytest.mark.parametrize("field", _NAME_FIELDS)
+def test_every_name_field_is_checked(field: str) -> None:
+    assert _reason(**{field: "a\x07b"}) == f"{field}: contains a control character"
+    assert _reason(**{field: "x" * 600}).startswith(f"{field}: longer than")
 
 
 def test_valid_call_passes_and_display_attributes_are_cleaned() -> None:

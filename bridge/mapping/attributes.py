@@ -123,7 +123,7 @@ def to_dict_checked(attributes: Iterable[KeyValue]) -> tuple[Attributes, bool]:
             out[kv.key] = integer
             continue
         decoded = out[kv.key] = any_value(value)
-        kind = decoded.__class__
+        kind = type(decoded)
         if kind is float:
             plain = plain and math.isfinite(decoded)
         elif kind is str:
@@ -146,7 +146,7 @@ def plain_list(values: list[Any], keep: Callable[[str], None]) -> bool:
     """A list of scalars (finish reasons, tags): its strings kept for the joined check; False
     for a non-finite float or anything nested."""
     for item in values:
-        kind = item.__class__
+        kind = type(item)
         if kind is str:
             keep(item)
         elif kind is float:
@@ -222,7 +222,7 @@ def token_count(attrs: Mapping[str, Any], *keys: str) -> int | None:
     """Like `number`, but a token count: a non-negative integer within sane bounds."""
     for key in keys:
         raw = attrs.get(key)
-        if raw.__class__ is int and 0 <= raw <= MAX_TOKENS_PER_CALL:
+        if type(raw) is int and 0 <= raw <= MAX_TOKENS_PER_CALL:
             return raw  # the usual case: nothing to convert or refuse
         value = number(attrs, key)
         if value is None:
@@ -255,7 +255,7 @@ def text(attrs: Mapping[str, Any], *keys: str) -> str | None:
         raw = attrs.get(key)
         if raw is None or raw == "":
             continue
-        if raw.__class__ is str:
+        if type(raw) is str:
             return raw
         if isinstance(raw, list):
             return ",".join(str(v) for v in raw)
@@ -274,7 +274,7 @@ def texts(attrs: Mapping[str, Any], table: tuple[tuple[str, ...], ...]) -> list[
             raw = get(key)
             if raw is None or raw == "":
                 continue
-            if raw.__class__ is str:
+            if type(raw) is str:
                 append(raw)
             elif isinstance(raw, list):
                 append(",".join(str(v) for v in raw))

@@ -77,7 +77,7 @@ def counts(attrs: Mapping[str, Any], table: tuple[tuple[str, ...], ...]) -> list
     for keys in table:
         for key in keys:
             raw = get(key)
-            if raw.__class__ is int and 0 <= raw <= MAX_TOKENS_PER_CALL:
+            if type(raw) is int and 0 <= raw <= MAX_TOKENS_PER_CALL:
                 append(raw)
                 break
             if raw is None or raw == "":

@@ -37,6 +37,7 @@ from bridge import config
 from bridge.model import (
     CONTROL_CHARS,
     INHERITED_FIELDS,
+    Identity,
     ModelCall,
     Rejected,
     SpanContext,
@@ -84,10 +85,40 @@ _TOKEN_FIELDS = (
     ("reasoning_tokens", "reasoning"),
 )
 MAX_COST = Decimal(config.MAX_COST_USD)
-_IDENTITY_VALUES = operator.attrgetter(*_IDENTITY_FIELDS)
 _TOKEN_VALUES = operator.attrgetter(*(attr for _, attr in _TOKEN_FIELDS))
 _COST_VALUES = operator.attrgetter(*_COST_FIELDS)
-_NAME_VALUES = operator.attrgetter(*_NAME_FIELDS)
+
+
+# The values of _IDENTITY_FIELDS and _NAME_FIELDS, in their order, spelled out rather than
+# read by attrgetter: compiled, these are direct reads of the native classes' fields, where an
+# attrgetter goes through the generic getattr per field (about a tenth of validating a call's
+# instructions). tests/test_integrity.py checks that every field of both lists is refused
+# when it holds a control character, which a field left out here would let through.
+def _identity_values(ident: Identity) -> tuple[Any, ...]:
+    return (
+        ident.user_id,
+        ident.team,
+        ident.machine_id,
+        ident.session_id,
+        ident.environment,
+        ident.workspace_repo,
+        ident.workspace_branch,
+        ident.harness_name,
+        ident.harness_version,
+    )
+
+
+def _name_values(call: ModelCall) -> tuple[Any, ...]:
+    return (
+        call.source,
+        call.model,
+        call.request_model,
+        call.response_model,
+        call.provider,
+        call.api_dialect,
+        call.operation,
+        call.stop_reason,
+    )
 
 
 def _all_plain_names(values: tuple[Any, ...]) -> bool:
@@ -156,10 +187,10 @@ def _needs_cleaning(value: Any) -> bool:
     except TypeError:
         return True  # a key that is not a string
     values = value.values()
-    strings = "".join([v for v in values if v.__class__ is str])
+    strings = "".join([v for v in values if type(v) is str])
     if _bad_str(keys) or _bad_str(strings):
         return True
-    rest = [v for v in values if not (v.__class__ in _PLAIN or v is None)]
+    rest = [v for v in values if not (type(v) in _PLAIN or v is None)]
     return bool(rest) and _walk_needs_cleaning(rest)
 
 
@@ -196,13 +227,13 @@ def _check_numbers(call: ModelCall) -> None:
     call is decided without naming fields); the first value that is not names its field."""
     tokens = _TOKEN_VALUES(call.tokens)
     if not (
-        all(v.__class__ is int for v in tokens)
+        all(type(v) is int for v in tokens)
         and min(tokens) >= 0
         and max(tokens) <= config.MAX_TOKENS_PER_BUCKET
     ):
         _refuse_tokens(call)
     for cost in _COST_VALUES(call.reported):
-        if cost is not None and not (cost.__class__ is Decimal and cost.is_finite() and 0 <= cost < MAX_COST):
+        if cost is not None and not (type(cost) is Decimal and cost.is_finite() and 0 <= cost < MAX_COST):
             _refuse_costs(call)
             break
     if call.duration_ms is not None and not (
@@ -253,17 +284,23 @@ def _all_plain_text(call: ModelCall) -> bool:
 
 
 def _plain_text(call: ModelCall) -> bool:
+    # config is not compiled: each `config.X` is a module attribute lookup, so the caps are read
+    # once here rather than per value.
+    name_cap, text_cap = config.MAX_NAME_CHARS, config.MAX_TEXT_CHARS
     ident = call.identity
-    names = (*_IDENTITY_VALUES(ident), *_NAME_VALUES(call))
+    names = (*_identity_values(ident), *_name_values(call))
     if config.ALL_SENTINEL in names:
         return False
     cwd, event_id, dedup_key = ident.workspace_cwd, call.event_id, call.dedup_key
     reasons = call.finish_reasons or ()
     parts = [v for v in names if v is not None]
-    if not parts or max(map(len, parts)) > config.MAX_NAME_CHARS:
-        return False  # no names at all cannot happen (source, model); over-long ones are refused
+    if not parts:
+        return False  # no names at all cannot happen (source, model)
+    for part in parts:
+        if len(part) > name_cap:
+            return False  # refused by the checks, which name the field
     if cwd is not None:
-        if len(cwd) > config.MAX_TEXT_CHARS:
+        if len(cwd) > text_cap:
             return False
         parts.append(cwd)
     if event_id is not None:
@@ -274,7 +311,7 @@ def _plain_text(call: ModelCall) -> bool:
         return False
     parts.append(dedup_key)
     for reason in reasons:
-        if len(reason) > config.MAX_TEXT_CHARS:
+        if len(reason) > text_cap:
             return False
         parts.append(reason)
     try:
@@ -303,7 +340,7 @@ def validate_call(call: ModelCall, *, attributes_clean: bool = False) -> ModelCa
 def _check_text_fields(call: ModelCall) -> None:
     """Every text check of a call, in order: the first that fails names the field."""
     ident = call.identity
-    names_ok = _all_plain_names((*_IDENTITY_VALUES(ident), *_NAME_VALUES(call)))
+    names_ok = _all_plain_names((*_identity_values(ident), *_name_values(call)))
     if not names_ok:
         for field in _IDENTITY_FIELDS:
             check_text(field, getattr(ident, field), config.MAX_NAME_CHARS)

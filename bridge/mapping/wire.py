@@ -213,7 +213,7 @@ class AttributeReader:
         key, vstart, vstop = _key_value(buf, pos, end)
         value: Any = any_value(buf, vstart, vstop) if vstart >= 0 else None
         self.out[key] = value
-        kind = value.__class__
+        kind = type(value)
         if kind is str:
             self.strings.append(value)
         elif kind is float:

@@ -127,7 +127,7 @@ def _rate(price: Price | None, prompt: int) -> Decimal | None:
     """The price per unit that applies to a request with `prompt` input tokens: a flat price
     as it is, a tiered one by `calc_unit_price`'s rule (the last tier whose start the prompt
     is strictly above, else the base)."""
-    if price.__class__ is Decimal or price is None:
+    if type(price) is Decimal or price is None:
         return price
     assert isinstance(price, TieredPrices)
     for tier in reversed(price.tiers):
