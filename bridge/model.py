@@ -82,7 +82,7 @@ def safe_reason(reason: str, cap: int = 500) -> str:
     return CONTROL_CHARS.sub("?", clean_str(reason[:cap]))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Tokens:
     """Disjoint buckets: input is uncached input, output includes reasoning."""
 
@@ -93,6 +93,22 @@ class Tokens:
     # Informational sub-counts, already included in the buckets above.
     reasoning: int = 0
     cache_write_1h: int = 0
+
+    def __init__(
+        self,
+        input: int = 0,
+        output: int = 0,
+        cache_read: int = 0,
+        cache_write: int = 0,
+        reasoning: int = 0,
+        cache_write_1h: int = 0,
+    ) -> None:
+        self.input = input
+        self.output = output
+        self.cache_read = cache_read
+        self.cache_write = cache_write
+        self.reasoning = reasoning
+        self.cache_write_1h = cache_write_1h
 
     @property
     def prompt_total(self) -> int:
@@ -142,7 +158,7 @@ def normalise_tokens(
     )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ReportedCost:
     """What the emitter itself said the call cost, if anything (USD)."""
 
@@ -153,8 +169,24 @@ class ReportedCost:
     total: Decimal | None = None
     estimation: CostEstimation | None = None
 
+    def __init__(
+        self,
+        input: Decimal | None = None,
+        output: Decimal | None = None,
+        cache_read: Decimal | None = None,
+        cache_write: Decimal | None = None,
+        total: Decimal | None = None,
+        estimation: CostEstimation | None = None,
+    ) -> None:
+        self.input = input
+        self.output = output
+        self.cache_read = cache_read
+        self.cache_write = cache_write
+        self.total = total
+        self.estimation = estimation
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Identity:
     """Who made a model call and where: user, team, machine, session, workspace and harness."""
 
@@ -170,8 +202,34 @@ class Identity:
     harness_name: str | None = None
     harness_version: str | None = None
 
+    def __init__(
+        self,
+        user_id: str | None = None,
+        team: str | None = None,
+        machine_id: str | None = None,
+        session_id: str | None = None,
+        environment: str | None = None,
+        workspace_cwd: str | None = None,
+        workspace_repo: str | None = None,
+        workspace_branch: str | None = None,
+        workspace_is_ci: bool = False,
+        harness_name: str | None = None,
+        harness_version: str | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.team = team
+        self.machine_id = machine_id
+        self.session_id = session_id
+        self.environment = environment
+        self.workspace_cwd = workspace_cwd
+        self.workspace_repo = workspace_repo
+        self.workspace_branch = workspace_branch
+        self.workspace_is_ci = workspace_is_ci
+        self.harness_name = harness_name
+        self.harness_version = harness_version
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class ModelCall:
     """One model call mapped from any source: the unit the bridge prices and stores as one row."""
 
@@ -200,6 +258,56 @@ class ModelCall:
     event_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        dedup_key: str,
+        ts: datetime,
+        source: str,
+        signal: Signal,
+        model: str,
+        tokens: Tokens,
+        identity: Identity,
+        provider: str | None = None,
+        request_model: str | None = None,
+        response_model: str | None = None,
+        api_dialect: str | None = None,
+        operation: str | None = None,
+        reported: ReportedCost | None = None,
+        duration_ms: float | None = None,
+        status: Literal["ok", "error"] = "ok",
+        error: str | None = None,
+        stop_reason: str | None = None,
+        finish_reasons: list[str] | None = None,
+        trace_id: str | None = None,
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
+        event_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        self.dedup_key = dedup_key
+        self.ts = ts
+        self.source = source
+        self.signal = signal
+        self.model = model
+        self.tokens = tokens
+        self.identity = identity
+        self.provider = provider
+        self.request_model = request_model
+        self.response_model = response_model
+        self.api_dialect = api_dialect
+        self.operation = operation
+        self.reported = ReportedCost() if reported is None else reported
+        self.duration_ms = duration_ms
+        self.status = status
+        self.error = error
+        self.stop_reason = stop_reason
+        self.finish_reasons = finish_reasons
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.event_id = event_id
+        self.attributes = {} if attributes is None else attributes
+
 
 # Identity and workspace fields a call inherits from its ancestor spans when it lacks them
 # (docs/sources.md "Trace context"); never tokens, cost, model or harness.
@@ -224,7 +332,7 @@ def lacks_key_identity(call: ModelCall) -> bool:
     return not ident.user_id or ident.user_id == "unknown" or not ident.session_id or not ident.workspace_repo
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class SpanContext:
     """A span of a GenAI trace as a link in its chain: its parent, and what descendants may inherit.
 
@@ -237,3 +345,15 @@ class SpanContext:
     span_id: str
     parent_span_id: str | None
     identity: Identity
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        parent_span_id: str | None,
+        identity: Identity,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.identity = identity

@@ -86,7 +86,7 @@ def ns_to_datetime(ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class SpanRecord:
     """One OTLP span flattened for the adapters: decoded attributes, ids as hex, times in ns."""
 
@@ -109,6 +109,40 @@ class SpanRecord:
     _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _merged: Attributes | None = field(default=None, repr=False, compare=False)
 
+    def __init__(
+        self,
+        name: str,
+        attrs: Attributes,
+        resource: Attributes,
+        scope_name: str,
+        trace_id: str,
+        span_id: str,
+        parent_span_id: str,
+        start_ns: int,
+        end_ns: int,
+        is_error: bool,
+        status_message: str,
+        service_harness: str | None = None,
+        attrs_clean: bool = False,
+        _namespaces: frozenset[str] | None = None,
+        _merged: Attributes | None = None,
+    ) -> None:
+        self.name = name
+        self.attrs = attrs
+        self.resource = resource
+        self.scope_name = scope_name
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.start_ns = start_ns
+        self.end_ns = end_ns
+        self.is_error = is_error
+        self.status_message = status_message
+        self.service_harness = service_harness
+        self.attrs_clean = attrs_clean
+        self._namespaces = _namespaces
+        self._merged = _merged
+
     @property
     def namespaces(self) -> frozenset[str]:
         """Which CLAIM_NAMESPACES the span's own attribute keys fall in (computed once)."""
@@ -125,7 +159,7 @@ class SpanRecord:
         return self._merged
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class LogRecord:
     """One OTLP log record flattened for the adapters: decoded body and attributes, ids as hex."""
 
@@ -146,6 +180,38 @@ class LogRecord:
     attrs_clean: bool = False
     _namespaces: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _merged: Attributes | None = field(default=None, repr=False, compare=False)
+
+    def __init__(
+        self,
+        event_name: str,
+        body: Any,
+        attrs: Attributes,
+        resource: Attributes,
+        scope_name: str,
+        time_ns: int,
+        observed_ns: int,
+        trace_id: str,
+        span_id: str,
+        severity: str,
+        service_harness: str | None = None,
+        attrs_clean: bool = False,
+        _namespaces: frozenset[str] | None = None,
+        _merged: Attributes | None = None,
+    ) -> None:
+        self.event_name = event_name
+        self.body = body
+        self.attrs = attrs
+        self.resource = resource
+        self.scope_name = scope_name
+        self.time_ns = time_ns
+        self.observed_ns = observed_ns
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.severity = severity
+        self.service_harness = service_harness
+        self.attrs_clean = attrs_clean
+        self._namespaces = _namespaces
+        self._merged = _merged
 
     @property
     def namespaces(self) -> frozenset[str]:

@@ -63,7 +63,7 @@ MODEL_CACHE_SIZE = 8192  # distinct (provider, model) spellings; bounded against
 _NO_PARTS = (None, None, None, None)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Costs:
     """The priced cost of one call, per token bucket, with where the price came from."""
 
@@ -77,6 +77,30 @@ class Costs:
     list_total: Decimal | None = None
     source: CostSource = "none"
     price_version: str | None = None
+
+    def __init__(
+        self,
+        input: Decimal | None = None,
+        output: Decimal | None = None,
+        cache_read: Decimal | None = None,
+        cache_write: Decimal | None = None,
+        total: Decimal | None = None,
+        estimation: CostEstimation = "unreported",
+        reported_total: Decimal | None = None,
+        list_total: Decimal | None = None,
+        source: CostSource = "none",
+        price_version: str | None = None,
+    ) -> None:
+        self.input = input
+        self.output = output
+        self.cache_read = cache_read
+        self.cache_write = cache_write
+        self.total = total
+        self.estimation = estimation
+        self.reported_total = reported_total
+        self.list_total = list_total
+        self.source = source
+        self.price_version = price_version
 
 
 @dataclass(frozen=True, slots=True)
