@@ -145,21 +145,47 @@ def _call(
     error: str | None,
     reported: ReportedCost | None,
     finish: object,
-    **fields: Any,
+    source: str,
+    dedup_key: str,
+    model: str,
+    tokens: Tokens,
+    identity: Identity,
+    provider: str | None,
+    request_model: str | None,
+    response_model: str | None,
+    api_dialect: str | None,
+    operation: str | None,
+    stop_reason: str | None,
+    event_id: str | None,
 ) -> ModelCall:
-    """The parts every ModelCall derives the same way, whichever signal carried it."""
+    """The parts every ModelCall derives the same way, whichever signal carried it.
+
+    Every field is passed by name, none through `**kwargs`: compiled, that is a direct call of
+    ModelCall's constructor, where a `**` splat went through Python's argument parsing (about
+    a fifteenth of mapping a call's instructions)."""
     return ModelCall(
+        dedup_key=dedup_key,
         ts=ns_to_datetime(ts_ns),
+        source=source,
         signal=signal,
-        trace_id=trace_id,
-        span_id=span_id,
-        attributes=without_content(raw_attrs),
+        model=model,
+        tokens=tokens,
+        identity=identity,
+        provider=provider,
+        request_model=request_model,
+        response_model=response_model,
+        api_dialect=api_dialect,
+        operation=operation,
+        reported=reported or ReportedCost(),
         duration_ms=duration_ms,
         status="error" if error else "ok",
         error=error,
-        reported=reported or ReportedCost(),
+        stop_reason=stop_reason,
         finish_reasons=finish_reasons(finish),
-        **fields,
+        trace_id=trace_id,
+        span_id=span_id,
+        event_id=event_id,
+        attributes=without_content(raw_attrs),
     )
 
 
