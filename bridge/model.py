@@ -82,6 +82,11 @@ def safe_reason(reason: str, cap: int = 500) -> str:
     return CONTROL_CHARS.sub("?", clean_str(reason[:cap]))
 
 
+# The classes built per call and per record (these, records.SpanRecord and LogRecord, and
+# pricer.Costs) have written __init__s under @dataclass(init=False): mypyc compiles a class's
+# own __init__ but leaves the one @dataclass generates interpreted, which cost about a tenth of
+# mapping a call (docs/scale.md "Instruction counts"). tests/test_model_inits.py fails when an
+# __init__ misses a field, changes the field order or a default.
 @dataclass(slots=True, init=False)
 class Tokens:
     """Disjoint buckets: input is uncached input, output includes reasoning."""

@@ -162,7 +162,7 @@ def _call(
 
     Every field is passed by name, none through `**kwargs`: compiled, that is a direct call of
     ModelCall's constructor, where a `**` splat went through Python's argument parsing (about
-    a fifteenth of mapping a call's instructions)."""
+    a ninth of mapping a call's instructions)."""
     return ModelCall(
         dedup_key=dedup_key,
         ts=ns_to_datetime(ts_ns),

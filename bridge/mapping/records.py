@@ -86,7 +86,7 @@ def ns_to_datetime(ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True, init=False)  # a written __init__: see the note above model.Tokens
 class SpanRecord:
     """One OTLP span flattened for the adapters: decoded attributes, ids as hex, times in ns."""
 
@@ -159,7 +159,7 @@ class SpanRecord:
         return self._merged
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True, init=False)  # a written __init__: see the note above model.Tokens
 class LogRecord:
     """One OTLP log record flattened for the adapters: decoded body and attributes, ids as hex."""
 

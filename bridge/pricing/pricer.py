@@ -63,7 +63,7 @@ MODEL_CACHE_SIZE = 8192  # distinct (provider, model) spellings; bounded against
 _NO_PARTS = (None, None, None, None)
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True, init=False)  # a written __init__: see the note above model.Tokens
 class Costs:
     """The priced cost of one call, per token bucket, with where the price came from."""
 
